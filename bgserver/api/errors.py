@@ -1,0 +1,29 @@
+"""API errors: raised anywhere below a route, answered as the JSON error body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bgshared.api import errors as codes
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> bytes:
+        return error_body(self.code, self.message, self.details)
+
+
+def error_body(code: str, message: str, details: Any = None) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "details": details}},
+                      ensure_ascii=False).encode()
+
+
+def not_found(what: str = "no such resource") -> ApiError:
+    return ApiError(404, codes.NOT_FOUND, what)

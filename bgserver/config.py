@@ -1,0 +1,212 @@
+"""Settings: one TOML file, ``BG_SECTION__KEY`` environment overrides, embedded defaults.
+
+Every key has a default that works on one machine (SQLite under ``var/``, in-process
+events), so ``twistd -n bgbilling`` runs with no file at all. A key or value that is wrong
+stops start-up with a :class:`ConfigError` naming the key, never a traceback deep inside.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "BG_"
+#: ``BG_*`` variables that are not settings keys.
+ENV_NOT_KEYS = frozenset({"BG_CONFIG", "BG_ADMIN_PASSWORD"})
+DEFAULT_CONFIG_FILE = "bgbilling.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/bgbilling.sqlite3"
+    #: Threads doing database work; also the connection pool size.
+    threads: int = Field(10, ge=1, le=200)
+    connect_timeout: float = Field(5.0, gt=0)
+    #: Attempts for one unit of work on deadlock or lost connection.
+    retries: int = Field(5, ge=1, le=50)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        if url.drivername not in ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql"):
+            raise ValueError("use sqlite:///path or mysql+pymysql://user:password@host/db")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class ServerSettings(_Section):
+    #: A Twisted server endpoint string.
+    listen: str = "tcp:8080:interface=127.0.0.1"
+    #: Requests with a larger body are refused with 413.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class EventsSettings(_Section):
+    #: ``local`` (in-process, all-in-one only) or ``stomp://host:61613`` (ActiveMQ).
+    broker: str = "local"
+    login: str = ""
+    passcode: str = ""
+    #: STOMP heart-beats both ways, milliseconds.
+    heartbeat_ms: int = Field(10_000, ge=0)
+    #: How often the outbox relay looks for events not yet published, seconds.
+    relay_interval: float = Field(1.0, gt=0)
+    relay_batch: int = Field(500, ge=1, le=10_000)
+    #: Published outbox rows are kept this long, then pruned by the scheduler.
+    retention_days: int = Field(7, ge=1)
+    #: STOMP client-id for durable subscriptions; empty: ``<process>@<host name>``.
+    client_id: str = ""
+
+    @field_validator("broker")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value == "local":
+            return value
+        parts = urlsplit(value)
+        if parts.scheme != "stomp" or not parts.hostname:
+            raise ValueError("use 'local' or 'stomp://host:61613'")
+        try:
+            parts.port
+        except ValueError:
+            raise ValueError("the port must be a number") from None
+        return value
+
+    @property
+    def stomp_address(self) -> tuple[str, int]:
+        parts = urlsplit(self.broker)
+        return parts.hostname or "127.0.0.1", parts.port or 61613
+
+
+class BillingSettings(_Section):
+    #: Days and months are cut in this zone; times are stored in UTC.
+    timezone: str = "Europe/Moscow"
+    currency: str = "RUB"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha() or not value.isupper():
+            raise ValueError("an ISO 4217 code such as RUB")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SchedulerSettings(_Section):
+    #: How often the scheduler wakes to renew its lease and start due tasks, seconds.
+    tick: float = Field(5.0, gt=0)
+    #: A lease not renewed for this long passes to a standby scheduler, seconds.
+    lease_seconds: float = Field(30.0, gt=0)
+
+
+class LoaderSettings(_Section):
+    #: How often spool directories are scanned for new files, seconds.
+    poll_interval: float = Field(5.0, gt=0)
+    spool: str = "var/spool"
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    events: EventsSettings = EventsSettings()
+    billing: BillingSettings = BillingSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    loader: LoaderSettings = LoaderSettings()
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> "Settings":
+        """A copy with some keys replaced (tests and tools), validated like a file."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data.setdefault(section, {}).update(values)
+        return _validate(data, "overrides")
+
+
+def _key_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _validate(data: Mapping[str, Any], source: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = _key_name(error["loc"])
+            message = ("unknown key" if error["type"] == "extra_forbidden"
+                       else error["msg"].removeprefix("Value error, "))
+            problems.append(f"{key}: {message}")
+        raise ConfigError(f"configuration ({source}): " + "; ".join(problems)) from None
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``BG_DATABASE__URL=...`` -> ``{"database": {"url": "..."}}``."""
+    result: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_KEYS:
+            continue
+        section, sep, key = name[len(ENV_PREFIX):].lower().partition("__")
+        if not sep or not section or not key:
+            raise ConfigError(f"configuration (environment): {name}: use BG_SECTION__KEY")
+        result.setdefault(section, {})[key] = value
+    return result
+
+
+def load_settings(path: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the file (``path``, else ``BG_CONFIG``, else ``./bgbilling.toml`` if present),
+    then apply the environment on top."""
+    environ = os.environ if environ is None else environ
+    explicit = path or environ.get("BG_CONFIG")
+    file = Path(explicit) if explicit else Path(DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    sources = []
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration ({file}): not valid TOML: {exc}") from None
+        sources.append(str(file))
+    elif explicit:
+        raise ConfigError(f"configuration: file {file} not found")
+    overrides = env_overrides(environ)
+    if overrides:
+        sources.append("environment")
+        for section, values in overrides.items():
+            current = data.setdefault(section, {})
+            if not isinstance(current, dict):
+                raise ConfigError(f"configuration ({file}): {section}: must be a table")
+            current.update(values)
+    return _validate(data, " + ".join(sources) or "defaults")

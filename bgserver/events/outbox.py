@@ -1,0 +1,140 @@
+"""The transactional outbox: events stored with the change, relayed to the bus afterwards."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from twisted.application.service import Service
+from twisted.internet.defer import DeferredList, inlineCallbacks
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from bgserver.events import Event
+from bgserver.storage.database import Database, mark_events
+from bgserver.storage.schema import outbox
+
+log = Logger()
+
+#: A claimed batch not published within this time may be claimed by another relay.
+CLAIM_SECONDS = 60
+
+
+def emit(conn: Connection, event_type: str, data: dict[str, Any], *, occurred_at: datetime,
+         contract_id: int | None = None) -> Event:
+    """Store an event in the caller's transaction: it exists if and only if the change does."""
+    event = Event(type=event_type, occurred_at=occurred_at, data=data, contract_id=contract_id)
+    conn.execute(insert(outbox).values(
+        event_id=event.id, type=event.type, contract_id=contract_id,
+        occurred_at=occurred_at, payload=event.to_json()))
+    mark_events(conn)
+    return event
+
+
+def claim_batch(conn: Connection, holder: str, now: datetime, limit: int) -> list[Event]:
+    """Take up to ``limit`` unpublished events nobody else holds, oldest first."""
+    free = and_(outbox.c.published_at.is_(None),
+                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now))
+    query = select(outbox.c.id, outbox.c.payload).where(free).order_by(outbox.c.id).limit(limit)
+    if conn.dialect.name == "mysql":
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    conn.execute(update(outbox).where(outbox.c.id.in_([row.id for row in rows]))
+                 .values(claimed_by=holder, claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
+    return [Event.from_json(row.payload) for row in rows]
+
+
+def finish_batch(conn: Connection, holder: str, published: list[str], now: datetime) -> None:
+    """Mark what the bus took as published; free the rest of the claim for the next pass."""
+    if published:
+        conn.execute(update(outbox).where(outbox.c.event_id.in_(published))
+                     .values(published_at=now, claimed_until=None))
+    conn.execute(update(outbox).where(outbox.c.claimed_by == holder,
+                                      outbox.c.published_at.is_(None))
+                 .values(claimed_by=None, claimed_until=None))
+
+
+def prune(conn: Connection, before: datetime) -> int:
+    """Delete events published before ``before``; returns how many."""
+    return conn.execute(delete(outbox).where(outbox.c.published_at < before)).rowcount
+
+
+def pending_count(conn: Connection) -> int:
+    from sqlalchemy import func  # noqa: PLC0415
+    return conn.execute(select(func.count()).select_from(outbox)
+                        .where(outbox.c.published_at.is_(None))).scalar_one()
+
+
+class OutboxRelay(Service):
+    """Publishes committed events to the bus: at once after a commit, and every
+    ``interval`` seconds for whatever an earlier pass (or another process) left."""
+
+    name = "outbox-relay"
+
+    def __init__(self, database: Database, bus: Any, clock: Any, holder: str,
+                 interval: float = 1.0, batch: int = 500):
+        self.database = database
+        self.bus = bus
+        self.clock = clock
+        self.holder = holder
+        self.interval = interval
+        self.batch = batch
+        self._loop: LoopingCall | None = None
+        self._running = False
+        self._again = False
+
+    def startService(self) -> None:
+        super().startService()
+        self.database.on_events_committed(self.wake)
+        self._loop = LoopingCall(self.wake)
+        self._loop.clock = self.database.reactor
+        self._loop.start(self.interval, now=True)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+
+    def wake(self) -> None:
+        """Start a pass, or ask the running one to go round once more."""
+        if not self.running:
+            return
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        self._pass().addBoth(self._pass_done)
+
+    def _pass_done(self, result: Any) -> None:
+        self._running = False
+        if self._again:
+            self._again = False
+            self.wake()
+
+    @inlineCallbacks
+    def _pass(self):
+        try:
+            while True:
+                events = yield self.database.run(
+                    "outbox_claim", claim_batch, self.holder, self.clock.now(), self.batch)
+                if not events:
+                    return
+                results = yield DeferredList([self.bus.publish(e) for e in events],
+                                             consumeErrors=True)
+                published = [e.id for e, (ok, _) in zip(events, results) if ok]
+                failures = [r for ok, r in results if not ok]
+                yield self.database.run("outbox_finish", finish_batch, self.holder,
+                                        published, self.clock.now())
+                if failures:
+                    log.warn("event relay: {failed} of {total} events not published ({reason});"
+                             " will retry", failed=len(failures), total=len(events),
+                             reason=failures[0].getErrorMessage())
+                    return
+                if len(events) < self.batch:
+                    return
+        except Exception as exc:  # keep relaying on the next pass whatever this one hit
+            log.warn("event relay pass failed: {error}", error=repr(exc))

@@ -1,0 +1,256 @@
+"""The bus over ActiveMQ's STOMP connector (stomp.py), for processes on separate machines.
+
+stomp.py is blocking and runs its own receiver thread. Here every frame we send goes out
+from one writer thread, in order; every frame that arrives is handed to the reactor thread
+with ``callFromThread``. Publishing waits for the broker's receipt of a persistent message,
+so the relay marks an event published only once the broker has it. A lost connection is
+re-opened with back-off and the subscriptions restored; durable subscriptions keep what was
+published meanwhile.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import stomp
+from stomp.exception import StompException
+from twisted.application.service import Service
+from twisted.internet import threads
+from twisted.internet.defer import Deferred, fail
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from bgserver.events import Event
+from bgserver.events.bus import BrokerUnavailable, EventBus, Subscription
+
+log = Logger()
+
+
+class _Listener(stomp.ConnectionListener):
+    """Runs in stomp.py's receiver thread: only hands frames over to the reactor."""
+
+    def __init__(self, bus: "StompBus", connection: stomp.Connection12):
+        self.bus = bus
+        self.connection = connection
+
+    def on_message(self, frame):
+        self.bus.reactor.callFromThread(self.bus._on_message, frame.headers, frame.body)
+
+    def on_receipt(self, frame):
+        self.bus.reactor.callFromThread(self.bus._on_receipt, frame.headers.get("receipt-id"))
+
+    def on_error(self, frame):
+        self.bus.reactor.callFromThread(self.bus._on_error, frame.headers.get("message", ""),
+                                        frame.body)
+
+    def on_disconnected(self):
+        self.bus.reactor.callFromThread(self.bus._on_disconnected, self.connection)
+
+
+class StompBus(EventBus, Service):
+    name = "event-bus"
+
+    def __init__(self, reactor: Any, host: str, port: int, *, login: str = "",
+                 passcode: str = "", heartbeat_ms: int = 10_000, client_id: str = "",
+                 receipt_timeout: float = 10.0, max_retry_delay: float = 5.0):
+        EventBus.__init__(self)
+        self.reactor = reactor
+        self.address = (host, port)
+        self.login = login
+        self.passcode = passcode
+        self.heartbeat_ms = heartbeat_ms
+        self.client_id = client_id
+        self.receipt_timeout = receipt_timeout
+        self.max_retry_delay = max_retry_delay
+        self.connected = False
+        self._connection: stomp.Connection12 | None = None
+        self._writer = ThreadPool(minthreads=1, maxthreads=1, name="stomp-writer")
+        self._pending: dict[str, Deferred] = {}
+        self._retry_delay = 0.2
+        self._retry_call = None
+        self._connecting = False
+        self._stopping = False
+        self._last_error = ""
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self._stopping = False
+        self._writer.start()
+        self._connect()
+
+    def stopService(self) -> Deferred:
+        super().stopService()
+        self._stopping = True
+        if self._retry_call is not None and self._retry_call.active():
+            self._retry_call.cancel()
+        connection, self._connection = self._connection, None
+        self.connected = False
+        self._fail_pending("the bus is stopping")
+
+        def close() -> None:
+            if connection is not None and connection.is_connected():
+                try:
+                    connection.disconnect()
+                except (StompException, OSError):
+                    pass
+        d = self._in_writer(close)
+        d.addBoth(lambda _: threads.deferToThread(self._writer.stop))
+        return d
+
+    def _in_writer(self, fn, *args, **kwargs) -> Deferred:
+        return threads.deferToThreadPool(self.reactor, self._writer, fn, *args, **kwargs)
+
+    def _connect(self) -> None:
+        if self._stopping or self._connecting:
+            return
+        self._connecting = True
+        self._in_writer(self._open).addCallbacks(self._opened, self._open_failed)
+
+    def _open(self) -> stomp.Connection12:
+        connection = stomp.Connection12(
+            [self.address], heartbeats=(self.heartbeat_ms, self.heartbeat_ms),
+            reconnect_attempts_max=1, timeout=10, try_loopback_connect=False)
+        connection.set_listener("bgbilling", _Listener(self, connection))
+        headers = {"client-id": self.client_id} if self.client_id else {}
+        connection.connect(self.login or None, self.passcode or None, wait=True,
+                           headers=headers)
+        for index, subscription in enumerate(self.subscriptions):
+            self._subscribe(connection, index, subscription)
+        return connection
+
+    def _subscribe(self, connection: stomp.Connection12, index: int,
+                   subscription: Subscription) -> None:
+        headers = {}
+        if subscription.durable:
+            headers["activemq.subscriptionName"] = subscription.durable
+        connection.subscribe(subscription.destination, id=str(index), ack="client-individual",
+                             headers=headers)
+
+    def _opened(self, connection: stomp.Connection12) -> None:
+        self._connecting = False
+        if self._stopping:
+            self._in_writer(connection.disconnect)
+            return
+        self._connection = connection
+        self.connected = True
+        self._retry_delay = 0.2
+        self._last_error = ""
+        log.info("event bus connected to stomp://{host}:{port}", host=self.address[0],
+                 port=self.address[1])
+
+    def _open_failed(self, failure) -> None:
+        self._connecting = False
+        error = failure.getErrorMessage() or failure.type.__name__
+        if error != self._last_error:
+            log.warn("event bus cannot reach stomp://{host}:{port}: {error}; retrying",
+                     host=self.address[0], port=self.address[1], error=error)
+        self._last_error = error
+        self._schedule_reconnect()
+
+    def _schedule_reconnect(self) -> None:
+        if self._stopping or (self._retry_call is not None and self._retry_call.active()):
+            return
+        self._retry_call = self.reactor.callLater(self._retry_delay, self._connect)
+        self._retry_delay = min(self._retry_delay * 2, self.max_retry_delay)
+
+    def _on_disconnected(self, connection: stomp.Connection12) -> None:
+        if connection is not self._connection:
+            return
+        self._connection = None
+        self.connected = False
+        self._fail_pending("connection to the broker lost")
+        if not self._stopping:
+            log.warn("event bus lost the broker connection; reconnecting")
+            self._schedule_reconnect()
+
+    def _on_error(self, message: str, body: str) -> None:
+        log.warn("broker error: {message} {body}", message=message, body=body[:500])
+
+    # -- publishing --------------------------------------------------------------------
+
+    def publish(self, event: Event) -> "Deferred[None]":
+        connection = self._connection
+        if connection is None or not self.connected:
+            return fail(BrokerUnavailable("not connected to the broker"))
+        receipt = str(uuid.uuid4())
+        done: Deferred = Deferred()
+        self._pending[receipt] = done
+        timeout = self.reactor.callLater(self.receipt_timeout, self._receipt_timed_out, receipt)
+        done.addBoth(self._cancel_timeout, timeout)
+        sent = self._in_writer(
+            connection.send, event.topic, event.to_json(), content_type="application/json",
+            headers={"persistent": "true", "receipt": receipt, "bgbilling-type": event.type})
+        sent.addErrback(self._send_failed, receipt)
+        return done
+
+    @staticmethod
+    def _cancel_timeout(result: Any, timeout) -> Any:
+        if timeout.active():
+            timeout.cancel()
+        return result
+
+    def _send_failed(self, failure, receipt: str) -> None:
+        done = self._pending.pop(receipt, None)
+        if done is not None:
+            done.errback(BrokerUnavailable(failure.getErrorMessage()))
+
+    def _on_receipt(self, receipt: str | None) -> None:
+        done = self._pending.pop(receipt or "", None)
+        if done is not None:
+            done.callback(None)
+
+    def _receipt_timed_out(self, receipt: str) -> None:
+        done = self._pending.pop(receipt, None)
+        if done is not None:
+            done.errback(BrokerUnavailable("no receipt from the broker"))
+
+    def _fail_pending(self, reason: str) -> None:
+        pending, self._pending = self._pending, {}
+        for done in pending.values():
+            done.errback(BrokerUnavailable(reason))
+
+    # -- consuming ---------------------------------------------------------------------
+
+    def subscribe(self, pattern, handler, durable=None) -> Subscription:
+        subscription = super().subscribe(pattern, handler, durable)
+        if durable and not self.client_id:
+            raise ValueError("a durable subscription needs events.client_id")
+        connection = self._connection
+        if connection is not None and self.connected:
+            index = len(self.subscriptions) - 1
+            self._in_writer(self._subscribe, connection, index, subscription)
+        return subscription
+
+    def _on_message(self, headers: dict[str, str], body: str) -> None:
+        connection = self._connection
+        try:
+            subscription = self.subscriptions[int(headers.get("subscription", ""))]
+            event = Event.from_json(body)
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            log.warn("dropped a message that is not a bgbilling event: {error}", error=repr(exc))
+            subscription, event = None, None
+        ack_id = headers.get("ack") or headers.get("message-id")
+        if subscription is None:
+            self._settle(connection, "ack", ack_id)
+            return
+        subscription.deliver(event).addCallbacks(
+            lambda _: self._settle(connection, "ack", ack_id),
+            lambda _: self._settle(connection, "nack", ack_id))
+
+    def _settle(self, connection, verb: str, ack_id: str | None) -> None:
+        if connection is None or ack_id is None or connection is not self._connection:
+            return  # the broker redelivers what a lost connection did not acknowledge
+
+        def send() -> None:
+            try:
+                getattr(connection, verb)(ack_id)
+            except (StompException, OSError) as exc:
+                log.warn("could not {verb} a message: {error}", verb=verb, error=repr(exc))
+        self._in_writer(send)
+
+    def status(self) -> dict[str, Any]:
+        return {"broker": f"stomp://{self.address[0]}:{self.address[1]}",
+                "connected": self.connected}

@@ -1,0 +1,56 @@
+"""Scheduler task types. Modules register theirs (fees, limits, statuses...) here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Awaitable, Callable
+
+from bgserver.events import outbox
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task gets to work with."""
+    database: Any
+    clock: Any
+    settings: Any
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    title: str
+    #: A cron expression in the billing time zone.
+    cron: str
+    #: ``async run(context) -> dict`` — the dict is kept as the run's result.
+    run: Callable[[TaskContext], Awaitable[dict[str, Any]]]
+
+
+class TaskRegistry:
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def register(self, task: Task) -> None:
+        if task.name in self._tasks:
+            raise ValueError(f"task {task.name} is registered twice")
+        self._tasks[task.name] = task
+
+    def get(self, name: str) -> Task | None:
+        return self._tasks.get(name)
+
+    def __iter__(self):
+        return iter(self._tasks.values())
+
+
+async def prune_outbox(context: TaskContext) -> dict[str, Any]:
+    """Published events are only history once every consumer had its chance."""
+    before = context.clock.now() - timedelta(days=context.settings.events.retention_days)
+    deleted = await context.database.run("outbox_prune", outbox.prune, before)
+    return {"deleted": deleted}
+
+
+def builtin_tasks() -> TaskRegistry:
+    registry = TaskRegistry()
+    registry.register(Task("outbox.prune", "Prune published events", "30 3 * * *", prune_outbox))
+    return registry

@@ -1,0 +1,161 @@
+"""``makeService`` for each twistd plugin: the shared core plus each process's own parts.
+
+Every process has the same core: the Database (thread pool), the event bus (in-process or
+STOMP), the outbox relay, and the peer watch that logs the other processes coming up.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twisted.application import strports
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import ensureDeferred
+from twisted.logger import Logger
+
+from bgserver.api.app import BillingApi
+from bgserver.api.site import BillingSite
+from bgserver.clock import BillingClock
+from bgserver.config import ConfigError, Settings, load_settings
+from bgserver.events.bus import EventBus
+from bgserver.events.local import LocalBus
+from bgserver.events.outbox import OutboxRelay, emit
+from bgserver.events.stomp import StompBus
+from bgserver.loader.service import LoaderService
+from bgserver.scheduler.service import SchedulerService
+from bgserver.scheduler.tasks import TaskContext, builtin_tasks
+from bgserver.storage import migrate
+from bgserver.storage.database import Database
+
+log = Logger()
+
+
+class StartupError(Exception):
+    """A process cannot start; the message says why and what to do."""
+
+
+@dataclass
+class Core:
+    settings: Settings
+    reactor: Any
+    clock: BillingClock
+    database: Database
+    bus: EventBus
+    process: str
+    holder: str
+
+    @property
+    def task_context(self) -> TaskContext:
+        return TaskContext(self.database, self.clock, self.settings)
+
+
+def make_bus(settings: Settings, reactor: Any, process: str) -> EventBus:
+    events = settings.events
+    if events.broker == "local":
+        return LocalBus(reactor)
+    host, port = events.stomp_address
+    return StompBus(reactor, host, port, login=events.login, passcode=events.passcode,
+                    heartbeat_ms=events.heartbeat_ms,
+                    client_id=events.client_id or f"{process}@{socket.gethostname()}")
+
+
+class PeerWatch(Service):
+    """Announces this process on the bus and logs the others' announcements."""
+
+    name = "peer-watch"
+
+    def __init__(self, core: Core):
+        self.core = core
+        self.peers: dict[str, dict[str, Any]] = {}
+        core.bus.subscribe("process.*", self._on_event)
+
+    def startService(self) -> None:
+        super().startService()
+        data = {"process": self.core.process, "holder": self.core.holder,
+                "host": socket.gethostname(), "pid": os.getpid()}
+        self.core.database.run("announce_process", emit, "process.started", data,
+                               occurred_at=self.core.clock.now()).addErrback(
+            lambda f: log.warn("could not announce this process: {error}",
+                               error=f.getErrorMessage()))
+
+    def _on_event(self, event) -> None:
+        holder = event.data.get("holder", "?")
+        self.peers[holder] = event.data
+        log.info("peer {holder} started (event {event_id})", holder=holder, event_id=event.id)
+
+
+def build_core(settings: Settings, process: str, reactor: Any = None) -> tuple[Core, MultiService]:
+    if reactor is None:
+        from twisted.internet import reactor  # noqa: PLC0415
+    database = Database(settings.database, reactor)
+    _check_schema(database)
+    clock = BillingClock(reactor, settings.billing.zone)
+    bus = make_bus(settings, reactor, process)
+    holder = f"{process}@{socket.gethostname()}:{os.getpid()}"
+    core = Core(settings, reactor, clock, database, bus, process, holder)
+    top = MultiService()
+    database.setServiceParent(top)
+    bus.setServiceParent(top)
+    OutboxRelay(database, bus, clock, holder, settings.events.relay_interval,
+                settings.events.relay_batch).setServiceParent(top)
+    PeerWatch(core).setServiceParent(top)
+    return core, top
+
+
+def _check_schema(database: Database) -> None:
+    try:
+        current = migrate.current_revision(database.engine)
+    except Exception as exc:
+        raise StartupError(f"cannot open the database: {exc}") from None
+    head = migrate.head_revision()
+    if current != head:
+        raise StartupError(f"the database schema is at {current or 'nothing'}, this version "
+                           f"needs {head}: run `bgbilling init`")
+
+
+def add_server(core: Core, parent: MultiService) -> None:
+    api = BillingApi(core.database, core.bus)
+    site = BillingSite(api.resource(), core.reactor, core.settings.server.max_body_bytes)
+    http = strports.service(core.settings.server.listen, site, reactor=core.reactor)
+    http.setName("http")
+    http.setServiceParent(parent)
+
+
+def add_scheduler(core: Core, parent: MultiService) -> None:
+    s = core.settings.scheduler
+    SchedulerService(core.task_context, builtin_tasks(), core.holder, s.tick,
+                     s.lease_seconds).setServiceParent(parent)
+
+
+def add_loader(core: Core, parent: MultiService) -> None:
+    LoaderService(core.task_context, [], Path(core.settings.loader.spool),
+                  core.settings.loader.poll_interval).setServiceParent(parent)
+
+
+PARTS = {"bgserver": (add_server,), "bgscheduler": (add_scheduler,),
+         "bgloader": (add_loader,), "bgbilling": (add_server, add_scheduler, add_loader)}
+
+
+def make_service(process: str, config: str | None = None, reactor: Any = None) -> MultiService:
+    """The service tree of one process (``bgbilling`` is all three in one)."""
+    try:
+        settings = load_settings(config)
+        core, top = build_core(settings, process, reactor)
+    except (ConfigError, StartupError) as exc:
+        print(f"{process}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for add in PARTS[process]:
+        add(core, top)
+    if process != "bgbilling" and settings.events.broker == "local":
+        log.warn("events.broker is 'local': events stay inside {process}; "
+                 "set stomp://host:61613 to reach the other processes", process=process)
+    if process in ("bgserver", "bgbilling"):
+        log.info("{process} listening on {listen}", process=process,
+                 listen=settings.server.listen)
+    top.core = core  # for tests and tools
+    return top

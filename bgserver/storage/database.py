@@ -1,0 +1,188 @@
+"""The Database: SQLAlchemy Core work off the reactor thread, one transaction per unit.
+
+As in Buildbot and Synapse, a store method hands a plain function ``fn(conn, ...)`` to
+:meth:`Database.run` under a name; the function runs in a bounded thread pool inside one
+transaction and must return plain data, never a live result. Deadlocks and lost
+connections are retried with back-off; when the database stays away the caller gets
+:class:`DatabaseUnavailable` (the API turns it into 503).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
+from twisted.application.service import Service
+from twisted.internet import threads
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from bgserver.config import DatabaseSettings
+
+T = TypeVar("T")
+log = Logger()
+
+#: MySQL/MariaDB error codes worth another attempt: deadlock, lock wait timeout, server
+#: gone away, lost connection, cannot connect, server shutting down.
+RETRY_MYSQL_CODES = frozenset({1213, 1205, 2006, 2013, 2003, 1053})
+#: Of those, the ones that mean the server is not there (rather than contention).
+UNAVAILABLE_MYSQL_CODES = frozenset({2006, 2013, 2003, 1053})
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not do the work after all retries; nothing was committed."""
+
+
+def _mysql_code(exc: DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if _mysql_code(exc) in RETRY_MYSQL_CODES:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _sqlite_engine(settings: DatabaseSettings) -> Engine:
+    url = make_url(settings.url)
+    memory = url.database in (None, "", ":memory:")
+    if not memory:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, echo=settings.echo,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        **({"poolclass": StaticPool} if memory else {"pool_size": settings.threads,
+                                                     "max_overflow": 0}),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not pysqlite, say when a transaction begins (see "begin" below).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writer takes the write lock up front so two writers never deadlock on upgrade.
+        mode = "DEFERRED" if conn.get_execution_options().get("bg_readonly") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def make_engine(settings: DatabaseSettings) -> Engine:
+    if settings.is_sqlite:
+        return _sqlite_engine(settings)
+    return create_engine(
+        settings.url, echo=settings.echo,
+        pool_pre_ping=True, pool_recycle=3600,
+        pool_size=settings.threads, max_overflow=2, pool_timeout=settings.connect_timeout,
+        isolation_level="READ COMMITTED",
+        connect_args={"connect_timeout": settings.connect_timeout, "charset": "utf8mb4",
+                      "read_timeout": 60, "write_timeout": 60},
+    )
+
+
+class Database(Service):
+    """The one way into the store: ``run(name, fn, *args)`` -> Deferred of ``fn``'s result."""
+
+    name = "database"
+
+    def __init__(self, settings: DatabaseSettings, reactor: Any = None,
+                 engine: Engine | None = None):
+        if reactor is None:
+            from twisted.internet import reactor  # noqa: PLC0415 - the global default
+        self.settings = settings
+        self.reactor = reactor
+        self.engine = engine or make_engine(settings)
+        self.threadpool = ThreadPool(minthreads=0, maxthreads=settings.threads, name="database")
+        self._after_commit: list[Callable[[], None]] = []
+        self.backoff = 0.05
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def startService(self) -> None:
+        super().startService()
+        self.threadpool.start()
+
+    def stopService(self) -> Deferred:
+        super().stopService()
+        # Joining the pool blocks; do it off the reactor so in-flight work can finish.
+        return threads.deferToThread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        self.threadpool.stop()
+        self.engine.dispose()
+
+    def on_events_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the reactor thread after a unit of work that emitted events
+        commits (the outbox relay uses it to publish at once instead of at its next poll)."""
+        self._after_commit.append(callback)
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any, readonly: bool = False,
+            retries: int | None = None, **kwargs: Any) -> "Deferred[T]":
+        """Run ``fn(conn, *args, **kwargs)`` in one transaction in the pool."""
+        return threads.deferToThreadPool(
+            self.reactor, self.threadpool, self.run_sync, name, fn, *args,
+            readonly=readonly, retries=retries, **kwargs)
+
+    def run_sync(self, name: str, fn: Callable[..., T], *args: Any, readonly: bool = False,
+                 retries: int | None = None, **kwargs: Any) -> T:
+        """The same, in the calling thread (command-line tools, the pool's threads)."""
+        attempts = retries if retries is not None else self.settings.retries
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.engine.connect() as conn:
+                    if readonly:
+                        conn.execution_options(bg_readonly=True)
+                    conn.info.pop("bg_events", None)
+                    with conn.begin():
+                        result = fn(conn, *args, **kwargs)
+                    emitted = conn.info.pop("bg_events", None)
+                if emitted:
+                    for callback in self._after_commit:
+                        self.reactor.callFromThread(callback)
+                return result
+            except DBAPIError as exc:
+                if not is_retryable(exc):
+                    raise
+                if attempt >= attempts:
+                    log.warn("database work {name} failed after {attempts} attempts: {error}",
+                             name=name, attempts=attempts, error=str(exc.orig))
+                    raise DatabaseUnavailable(f"{name}: {exc.orig}") from exc
+                delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+                log.debug("database work {name} retried ({error}), attempt {attempt}",
+                          name=name, error=str(exc.orig), attempt=attempt)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def ping(self) -> "Deferred[None]":
+        """One quick round trip, no retries: for /health."""
+        return self.run("ping", lambda conn: conn.execute(text("SELECT 1")).scalar_one(),
+                        readonly=True, retries=1)
+
+
+def mark_events(conn: Connection) -> None:
+    """Note on the connection that this unit of work wrote to the outbox."""
+    conn.info["bg_events"] = True
