@@ -10,6 +10,7 @@ published meanwhile.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -33,11 +34,22 @@ class _Listener(stomp.ConnectionListener):
     def __init__(self, bus: "StompBus", connection: stomp.Connection12):
         self.bus = bus
         self.connection = connection
+        self.awaited: dict[str, threading.Event] = {}
+
+    def expect(self, receipt: str) -> threading.Event:
+        """A receipt the writer thread itself waits for (subscriptions in place)."""
+        self.awaited[receipt] = threading.Event()
+        return self.awaited[receipt]
 
     def on_message(self, frame):
-        self.bus.reactor.callFromThread(self.bus._on_message, frame.headers, frame.body)
+        self.bus.reactor.callFromThread(self.bus._on_message, self.connection, frame.headers,
+                                        frame.body)
 
     def on_receipt(self, frame):
+        awaited = self.awaited.pop(frame.headers.get("receipt-id", ""), None)
+        if awaited is not None:
+            awaited.set()
+            return
         self.bus.reactor.callFromThread(self.bus._on_receipt, frame.headers.get("receipt-id"))
 
     def on_error(self, frame):
@@ -90,13 +102,7 @@ class StompBus(EventBus, Service):
         self.connected = False
         self._fail_pending("the bus is stopping")
 
-        def close() -> None:
-            if connection is not None and connection.is_connected():
-                try:
-                    connection.disconnect()
-                except (StompException, OSError):
-                    pass
-        d = self._in_writer(close)
+        d = self._in_writer(self._close, connection)
         d.addBoth(lambda _: threads.deferToThread(self._writer.stop))
         return d
 
@@ -109,21 +115,47 @@ class StompBus(EventBus, Service):
         self._connecting = True
         self._in_writer(self._open).addCallbacks(self._opened, self._open_failed)
 
+    @staticmethod
+    def _close(connection: stomp.Connection12 | None) -> None:
+        """DISCONNECT and wait for the broker's receipt, so that nothing more arrives and
+        the broker has let go of the client-id before a successor connects."""
+        if connection is None:
+            return
+        try:
+            if connection.is_connected():
+                connection.disconnect(receipt=str(uuid.uuid4()))
+        except (StompException, OSError):
+            pass
+
     def _open(self) -> stomp.Connection12:
         connection = stomp.Connection12(
             [self.address], heartbeats=(self.heartbeat_ms, self.heartbeat_ms),
             reconnect_attempts_max=1, timeout=10, try_loopback_connect=False)
-        connection.set_listener("bgbilling", _Listener(self, connection))
+        listener = _Listener(self, connection)
+        connection.set_listener("bgbilling", listener)
         headers = {"client-id": self.client_id} if self.client_id else {}
-        connection.connect(self.login or None, self.passcode or None, wait=True,
-                           headers=headers)
-        for index, subscription in enumerate(self.subscriptions):
-            self._subscribe(connection, index, subscription)
+        try:
+            connection.connect(self.login or None, self.passcode or None, wait=True,
+                               headers=headers)
+            if self.subscriptions:
+                # The broker handles frames in order: once it confirms the last SUBSCRIBE,
+                # all are in place, and "connected" means what is published now arrives.
+                receipt = str(uuid.uuid4())
+                in_place = listener.expect(receipt)
+                last = len(self.subscriptions) - 1
+                for index, subscription in enumerate(self.subscriptions):
+                    self._subscribe(connection, index, subscription,
+                                    receipt if index == last else None)
+                if not in_place.wait(10):
+                    raise BrokerUnavailable("the broker did not confirm the subscriptions")
+        except Exception:
+            self._close(connection)
+            raise
         return connection
 
     def _subscribe(self, connection: stomp.Connection12, index: int,
-                   subscription: Subscription) -> None:
-        headers = {}
+                   subscription: Subscription, receipt: str | None = None) -> None:
+        headers = {"receipt": receipt} if receipt else {}
         if subscription.durable:
             headers["activemq.subscriptionName"] = subscription.durable
         connection.subscribe(subscription.destination, id=str(index), ack="client-individual",
@@ -132,7 +164,7 @@ class StompBus(EventBus, Service):
     def _opened(self, connection: stomp.Connection12) -> None:
         self._connecting = False
         if self._stopping:
-            self._in_writer(connection.disconnect)
+            self._in_writer(self._close, connection)
             return
         self._connection = connection
         self.connected = True
@@ -224,8 +256,10 @@ class StompBus(EventBus, Service):
             self._in_writer(self._subscribe, connection, index, subscription)
         return subscription
 
-    def _on_message(self, headers: dict[str, str], body: str) -> None:
-        connection = self._connection
+    def _on_message(self, connection: stomp.Connection12, headers: dict[str, str],
+                    body: str) -> None:
+        if self._stopping:
+            return  # not acknowledged: the broker gives it to whoever subscribes next
         try:
             subscription = self.subscriptions[int(headers.get("subscription", ""))]
             event = Event.from_json(body)
@@ -241,8 +275,10 @@ class StompBus(EventBus, Service):
             lambda _: self._settle(connection, "nack", ack_id))
 
     def _settle(self, connection, verb: str, ack_id: str | None) -> None:
-        if connection is None or ack_id is None or connection is not self._connection:
-            return  # the broker redelivers what a lost connection did not acknowledge
+        """Acknowledge on the connection the message came by; if that one is gone, the
+        broker redelivers the message and the consumer drops the duplicate by id."""
+        if ack_id is None or not connection.is_connected():
+            return
 
         def send() -> None:
             try:

@@ -46,7 +46,7 @@ class LoaderService(Service):
         log.info("loader watching {count} sources under {spool}", count=len(self.sources),
                  spool=str(self.spool))
         self._loop = LoopingCall(self.scan)
-        self._loop.clock = self.context.database.reactor
+        self._loop.clock = self.context.clock.reactor
         self._loop.start(self.poll_interval, now=True)
 
     def stopService(self):

@@ -69,7 +69,7 @@ class SchedulerService(Service):
     def startService(self) -> None:
         super().startService()
         self._loop = LoopingCall(lambda: ensureDeferred(self.wake()))
-        self._loop.clock = self.database.reactor
+        self._loop.clock = self.clock.reactor
         self._loop.start(self.tick, now=True).addErrback(
             lambda f: log.failure("scheduler loop stopped", f))
 

@@ -1,0 +1,98 @@
+"""The relay delivers every committed event at least once, even when the bus fails."""
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import fail, succeed
+
+from bgserver.events import Event, type_matches
+from bgserver.events.bus import BrokerUnavailable, EventBus
+from bgserver.events.local import LocalBus
+from bgserver.events.outbox import OutboxRelay, emit, pending_count
+from tests.support.waiting import sleep, wait_until
+
+
+class FlakyBus(EventBus):
+    """A bus that refuses everything while ``down`` and records what it took."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = False
+        self.taken: list[Event] = []
+
+    def publish(self, event):
+        if self.down:
+            return fail(BrokerUnavailable("down"))
+        self.taken.append(event)
+        return succeed(None)
+
+    def status(self):
+        return {"broker": "flaky", "connected": not self.down}
+
+
+def test_event_json_round_trip(clock):
+    event = Event("payment.created", clock.now(), {"amount": "10.00"}, contract_id=7)
+    again = Event.from_json(event.to_json())
+    assert again == event
+    assert event.topic == "/topic/bgbilling.payment.created"
+
+
+@pytest.mark.parametrize("pattern, event_type, matches", [
+    (">", "payment.created", True), ("payment.*", "payment.created", True),
+    ("payment.*", "payment.created.late", False), ("payment.>", "payment.created.late", True),
+    ("payment.created", "payment.deleted", False), ("*", "payment.created", False),
+])
+def test_type_patterns_follow_broker_wildcards(pattern, event_type, matches):
+    assert type_matches(pattern, event_type) is matches
+
+
+@pytest_twisted.ensureDeferred
+async def test_relay_delivers_everything_once_the_bus_is_back(sqlite_database, clock):
+    bus = FlakyBus()
+    bus.down = True
+    relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=0.05, batch=7)
+    relay.startService()
+    try:
+        for n in range(20):
+            await sqlite_database.run("emit", emit, "t.x", {"n": n}, occurred_at=clock.now())
+        await sleep(0.2)
+        assert bus.taken == []
+        assert await sqlite_database.run("count", pending_count) == 20
+        bus.down = False
+
+        async def all_published():
+            return await sqlite_database.run("count", pending_count) == 0
+        await wait_until(all_published)
+        assert sorted(e.data["n"] for e in bus.taken) == list(range(20))
+        assert len({e.id for e in bus.taken}) == 20
+    finally:
+        relay.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_relay_publishes_right_after_commit(sqlite_database, clock):
+    bus = LocalBus(reactor)
+    got = []
+    bus.subscribe("contract.*", got.append)
+    relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=3600)
+    relay.startService()
+    try:
+        await sleep(0.05)  # the first pass at start finds nothing
+        await sqlite_database.run("emit", emit, "contract.created", {"id": 1},
+                                  occurred_at=clock.now(), contract_id=1)
+        await wait_until(lambda: len(got) == 1, timeout=2)
+        assert got[0].type == "contract.created" and got[0].contract_id == 1
+    finally:
+        relay.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_local_bus_drops_duplicate_deliveries(clock):
+    bus = LocalBus(reactor)
+    got = []
+    bus.subscribe(">", got.append)
+    event = Event("t.x", clock.now(), {})
+    await bus.publish(event)
+    await bus.publish(event)
+    await sleep(0.01)
+    assert got == [event]
