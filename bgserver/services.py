@@ -65,7 +65,8 @@ def make_bus(settings: Settings, reactor: Any, process: str) -> EventBus:
 
 
 class PeerWatch(Service):
-    """Announces this process on the bus and logs the others' announcements."""
+    """Announces this process on the bus and answers the others' announcements, so every
+    process logs which others are up and an operator sees the events flow between them."""
 
     name = "peer-watch"
 
@@ -74,19 +75,34 @@ class PeerWatch(Service):
         self.peers: dict[str, dict[str, Any]] = {}
         core.bus.subscribe("process.*", self._on_event)
 
+    def _about_me(self) -> dict[str, Any]:
+        return {"process": self.core.process, "holder": self.core.holder,
+                "host": socket.gethostname(), "pid": os.getpid()}
+
+    def _emit(self, event_type: str, data: dict[str, Any]) -> None:
+        d = self.core.database.run("announce_process", emit, event_type, data,
+                                   occurred_at=self.core.clock.now())
+        d.addCallback(lambda event: log.info("announced {holder} as {type} event {event_id}",
+                                             holder=self.core.holder, type=event_type,
+                                             event_id=event.id))
+        d.addErrback(lambda f: log.warn("could not announce this process: {error}",
+                                        error=f.getErrorMessage()))
+
     def startService(self) -> None:
         super().startService()
-        data = {"process": self.core.process, "holder": self.core.holder,
-                "host": socket.gethostname(), "pid": os.getpid()}
-        self.core.database.run("announce_process", emit, "process.started", data,
-                               occurred_at=self.core.clock.now()).addErrback(
-            lambda f: log.warn("could not announce this process: {error}",
-                               error=f.getErrorMessage()))
+        self._emit("process.started", self._about_me())
 
     def _on_event(self, event) -> None:
         holder = event.data.get("holder", "?")
+        if holder == self.core.holder:
+            return
         self.peers[holder] = event.data
-        log.info("peer {holder} started (event {event_id})", holder=holder, event_id=event.id)
+        if event.type == "process.started":
+            log.info("peer {holder} started (event {event_id})", holder=holder,
+                     event_id=event.id)
+            self._emit("process.alive", {**self._about_me(), "to": holder})
+        elif event.type == "process.alive" and event.data.get("to") == self.core.holder:
+            log.info("peer {holder} is up (event {event_id})", holder=holder, event_id=event.id)
 
 
 def build_core(settings: Settings, process: str, reactor: Any = None) -> tuple[Core, MultiService]:
