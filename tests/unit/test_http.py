@@ -1,0 +1,74 @@
+"""The HTTP site: JSON errors for client mistakes, the body cap, one log line a request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytest_twisted
+import treq
+from twisted.internet import reactor
+from twisted.logger import globalLogPublisher
+
+from bgserver.api.app import BillingApi
+from bgserver.api.site import BillingSite
+from bgserver.events.local import LocalBus
+
+
+@pytest.fixture
+def server(sqlite_database):
+    api = BillingApi(sqlite_database, LocalBus(reactor))
+    site = BillingSite(api.resource(), reactor, max_body_bytes=2048)
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    yield f"http://127.0.0.1:{port.getHost().port}"
+    pytest_twisted.blockon(port.stopListening())
+
+
+@pytest.fixture
+def logged():
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    yield events
+    globalLogPublisher.removeObserver(events.append)
+
+
+async def call(method, url, **kwargs):
+    response = await treq.request(method, url, **kwargs)
+    return response.code, response.headers, json.loads(await response.content())
+
+
+@pytest_twisted.ensureDeferred
+async def test_health(server):
+    code, headers, body = await call("GET", server + "/health")
+    assert code == 200
+    assert headers.getRawHeaders("content-type") == ["application/json"]
+    assert body == {"status": "ok", "database": "ok",
+                    "events": {"broker": "local", "connected": True}}
+
+
+@pytest.mark.parametrize("method, path, status, error", [
+    ("GET", "/no/such/thing", 404, "not_found"),
+    ("DELETE", "/health", 405, "method_not_allowed"),
+])
+@pytest_twisted.ensureDeferred
+async def test_client_mistakes_get_the_json_error_body(server, method, path, status, error):
+    code, _, body = await call(method, server + path)
+    assert code == status
+    assert body["error"]["code"] == error and body["error"]["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_oversized_body_is_refused_before_it_is_read(server):
+    code, _, body = await call("POST", server + "/health", data=b"x" * 5000)
+    assert code == 413
+    assert body["error"] == {"code": "payload_too_large", "message": "request body too large",
+                             "details": {"max_bytes": 2048}}
+
+
+@pytest_twisted.ensureDeferred
+async def test_one_log_line_per_request_without_the_query(server, logged):
+    await call("GET", server + "/health?token=secret-value")
+    [line] = [e for e in logged if e.get("log_namespace") == "bgserver.http"]
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/health", 200)
+    assert line["duration_ms"] >= 0 and line["client"] == "127.0.0.1"
+    assert "secret-value" not in repr(line)
