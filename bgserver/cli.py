@@ -1,65 +1,161 @@
-"""``bgbilling``: the administrator's command line (set-up, migrations, demo data)."""
+"""``bgbilling``: the administrator's command line — set-up, migrations, demo data,
+operators and API keys. Changes go through the same services as the API, audited as the
+system actor ``cli``."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
-from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
 
-from bgserver.billing import operators
+from twisted.internet import task
+from twisted.internet.defer import ensureDeferred
+
+from bgserver.billing.access import system_caller
+from bgserver.billing.errors import BillingError
+from bgserver.billing.passwords import generate_password
+from bgserver.billing.users import UserService
+from bgserver.clock import BillingClock
 from bgserver.config import ConfigError, Settings, load_settings
+from bgserver.storage import access as access_store
 from bgserver.storage import migrate
 from bgserver.storage.database import Database
+from bgshared.api.models import ApiKeyCreate, UserCreate, UserPatch
+
+CLI = system_caller("cli")
 
 
-def _database(settings: Settings) -> Database:
-    return Database(settings.database)
+def read_password(prompt: str) -> str:
+    """From the terminal without echo, or one line of standard input in scripts."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise BillingError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+def run_with_services(settings: Settings,
+                      work: Callable[[Database, Any, UserService], Awaitable[int]]) -> int:
+    """Start the database pool and a reactor just long enough for ``work``."""
+    result: list[int] = []
+
+    async def main(reactor):
+        database = Database(settings.database, reactor)
+        if migrate.current_revision(database.engine) != migrate.head_revision():
+            print("the database is not initialised: run `bgbilling init` first",
+                  file=sys.stderr)
+            result.append(2)
+            return
+        database.startService()
+        clock = BillingClock(reactor, settings.billing.zone)
+        try:
+            result.append(await work(database, clock, UserService(database, clock)))
+        except BillingError as exc:
+            details = f" {exc.details}" if exc.details else ""
+            print(f"bgbilling: {exc.message}{details}", file=sys.stderr)
+            result.append(1)
+        finally:
+            await database.stopService()
+
+    try:
+        task.react(lambda reactor: ensureDeferred(main(reactor)))
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise
+    return result[0] if result else 1
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    database = _database(settings)
+    database = Database(settings.database)
     migrate.upgrade(database.engine)
     print(f"database schema at {migrate.current_revision(database.engine)}")
     return 0
 
 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, then create the first operator ``admin`` unless it exists."""
-    database = _database(settings)
-    migrate.upgrade(database.engine)
-    print(f"database schema at {migrate.current_revision(database.engine)}")
-    if database.run_sync("find_operator", operators.find_operator_id, "admin") is not None:
-        print("operator admin exists already (change its password with bgbilling user passwd)")
+    """Migrate, then create the first operator ``admin`` (role admin) unless it exists."""
+    cmd_migrate(settings, args)
+
+    async def work(database, clock, users) -> int:
+        if await database.run("find_admin", access_store.operator_id_by_login, "admin"):
+            print("operator admin exists already "
+                  "(change its password with `bgbilling user passwd admin`)")
+            return 0
+        given = os.environ.get("BG_ADMIN_PASSWORD")
+        password = given or generate_password()
+        await users.create_user(CLI, UserCreate(login="admin", name="Administrator",
+                                                password=password, roles=["admin"]))
+        if given:
+            print("operator admin created with the password from BG_ADMIN_PASSWORD")
+        else:
+            print(f"operator admin created; password (shown once): {password}")
         return 0
-    password = os.environ.get("BG_ADMIN_PASSWORD") or operators.generate_password()
-    database.run_sync("create_operator", operators.create_operator, "admin", "Administrator",
-                      password, _now())
-    if os.environ.get("BG_ADMIN_PASSWORD"):
-        print("operator admin created with the password from BG_ADMIN_PASSWORD")
-    else:
-        print(f"operator admin created; password (shown once): {password}")
-    return 0
+
+    return run_with_services(settings, work)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Demo data for a first look; safe to run again."""
-    database = _database(settings)
-    if migrate.current_revision(database.engine) != migrate.head_revision():
-        print("run `bgbilling init` first", file=sys.stderr)
-        return 2
-    if database.run_sync("find_operator", operators.find_operator_id, "operator") is None:
-        password = operators.generate_password()
-        database.run_sync("create_operator", operators.create_operator, "operator",
-                          "Demo Operator", password, _now())
-        print(f"demo operator 'operator' created; password (shown once): {password}")
-    else:
-        print("demo data present already")
-    return 0
+    from bgserver import demo  # noqa: PLC0415 - only this command needs it
+    return run_with_services(settings, lambda database, clock, users: demo.populate(
+        database, clock, users, settings))
+
+
+async def _operator_id(database, login: str) -> int:
+    operator_id = await database.run("find_operator", access_store.operator_id_by_login, login)
+    if operator_id is None:
+        raise BillingError(f"no operator {login}")
+    return operator_id
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        password = read_password(f"password for {args.login}: ")
+        user = await users.create_user(CLI, UserCreate(
+            login=args.login, name=args.name, password=password, roles=args.role,
+            groups=args.group))
+        print(f"operator {user['login']} created (id {user['id']})")
+        return 0
+    return run_with_services(settings, work)
+
+
+def cmd_user_passwd(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        operator_id = await _operator_id(database, args.login)
+        password = read_password(f"new password for {args.login}: ")
+        await users.update_user(CLI, operator_id, UserPatch(password=password))
+        print(f"password of {args.login} changed; its sessions are closed")
+        return 0
+    return run_with_services(settings, work)
+
+
+def cmd_user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        operator_id = await _operator_id(database, args.login)
+        await users.update_user(CLI, operator_id, UserPatch(status="disabled"))
+        print(f"operator {args.login} disabled; its sessions are closed")
+        return 0
+    return run_with_services(settings, work)
+
+
+def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        created = await users.create_api_key(CLI, ApiKeyCreate(title=args.title,
+                                                               roles=args.role))
+        print(f"API key {created['id']} created; the key (shown once): {created['key']}")
+        return 0
+    return run_with_services(settings, work)
+
+
+def cmd_apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        await users.revoke_api_key(CLI, args.id)
+        print(f"API key {args.id} revoked")
+        return 0
+    return run_with_services(settings, work)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -71,6 +167,31 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database schema up to date") \
         .set_defaults(fn=cmd_migrate)
     sub.add_parser("demo", help="add demo data").set_defaults(fn=cmd_demo)
+
+    user = sub.add_parser("user", help="operators").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="create an operator (password from the terminal/stdin)")
+    add.add_argument("login")
+    add.add_argument("--name", default="")
+    add.add_argument("--role", action="append", default=[], help="a role name; repeatable")
+    add.add_argument("--group", action="append", default=[], type=int,
+                     help="a contract group id the operator is limited to; repeatable")
+    add.set_defaults(fn=cmd_user_add)
+    passwd = user.add_parser("passwd", help="set an operator's password")
+    passwd.add_argument("login")
+    passwd.set_defaults(fn=cmd_user_passwd)
+    disable = user.add_parser("disable", help="disable an operator and close its sessions")
+    disable.add_argument("login")
+    disable.set_defaults(fn=cmd_user_disable)
+
+    apikey = sub.add_parser("apikey", help="API keys for outside software") \
+        .add_subparsers(dest="action", required=True)
+    create = apikey.add_parser("create", help="create a key (printed once)")
+    create.add_argument("title")
+    create.add_argument("--role", action="append", default=[], help="a role name; repeatable")
+    create.set_defaults(fn=cmd_apikey_create)
+    revoke = apikey.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(fn=cmd_apikey_revoke)
     return p
 
 
@@ -81,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bgbilling: {exc}", file=sys.stderr)
         return 2
-    return args.fn(settings, args)
+    try:
+        return args.fn(settings, args)
+    except ValueError as exc:  # a pydantic validation error of the command's input
+        print(f"bgbilling: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -99,6 +99,33 @@ class EventsSettings(_Section):
         return parts.hostname or "127.0.0.1", parts.port or 61613
 
 
+class AuthSettings(_Section):
+    #: A session token lives at most this long, hours.
+    session_hours: float = Field(12.0, gt=0)
+    #: ...and dies sooner when unused for this long, minutes.
+    idle_minutes: float = Field(60.0, gt=0)
+    #: Failed logins are counted over this window, minutes; past a limit: 429 for a while.
+    throttle_minutes: float = Field(15.0, gt=0)
+    max_failures_per_login: int = Field(5, ge=1)
+    max_failures_per_address: int = Field(30, ge=1)
+
+
+class ContractSettings(_Section):
+    #: New contract numbers: ``{YY}``/``{YYYY}`` the year, ``{N:04}`` a counter per prefix.
+    number_pattern: str = "A-{YY}-{N:04}"
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _has_counter(cls, value: str) -> str:
+        if "{N" not in value:
+            raise ValueError("needs the counter {N} (e.g. A-{YY}-{N:04})")
+        try:
+            value.format(YY="26", YYYY="2026", N=1)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"not a valid pattern: {exc}") from None
+        return value
+
+
 class BillingSettings(_Section):
     #: Days and months are cut in this zone; times are stored in UTC.
     timezone: str = "Europe/Moscow"
@@ -142,6 +169,8 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
     events: EventsSettings = EventsSettings()
+    auth: AuthSettings = AuthSettings()
+    contracts: ContractSettings = ContractSettings()
     billing: BillingSettings = BillingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     loader: LoaderSettings = LoaderSettings()

@@ -18,7 +18,7 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import ensureDeferred
 from twisted.logger import Logger
 
-from bgserver.api.app import BillingApi
+from bgserver.api.app import ApiServices, build_api
 from bgserver.api.site import BillingSite
 from bgserver.clock import BillingClock
 from bgserver.config import ConfigError, Settings, load_settings
@@ -135,7 +135,7 @@ def _check_schema(database: Database) -> None:
 
 
 def add_server(core: Core, parent: MultiService) -> None:
-    api = BillingApi(core.database, core.bus)
+    api = build_api(ApiServices.build(core.database, core.bus, core.clock, core.settings))
     site = BillingSite(api.resource(), core.reactor, core.settings.server.max_body_bytes)
     http = strports.service(core.settings.server.listen, site, reactor=core.reactor)
     http.setName("http")

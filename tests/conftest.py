@@ -95,3 +95,20 @@ def fake_reactor():
 @pytest.fixture
 def clock(fake_reactor):
     return BillingClock(fake_reactor, ZONE)
+
+
+@pytest.fixture
+def api(database, clock):
+    """The whole API over HTTP on SQLite and MariaDB, with the fake clock."""
+    from tests.support.api import ApiHarness
+    harness = ApiHarness(database, clock)
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def sqlite_api(sqlite_database, clock):
+    from tests.support.api import ApiHarness
+    harness = ApiHarness(sqlite_database, clock)
+    yield harness
+    harness.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from bgshared import wire
 from bgshared.api import errors as codes
 
 
@@ -21,8 +21,7 @@ class ApiError(Exception):
 
 
 def error_body(code: str, message: str, details: Any = None) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "details": details}},
-                      ensure_ascii=False).encode()
+    return wire.dumps({"error": {"code": code, "message": message, "details": details}}).encode()
 
 
 def not_found(what: str = "no such resource") -> ApiError:

@@ -7,23 +7,15 @@ event id.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
+
+from bgshared import wire
 
 #: Topic of an event type on the broker: ``/topic/bgbilling.<type>``.
 TOPIC_PREFIX = "/topic/bgbilling."
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"cannot put {type(value).__name__} into an event")
 
 
 @dataclass(frozen=True)
@@ -39,14 +31,12 @@ class Event:
         return TOPIC_PREFIX + self.type
 
     def to_json(self) -> str:
-        return json.dumps({"id": self.id, "type": self.type,
-                           "occurred_at": self.occurred_at.isoformat(),
-                           "contract_id": self.contract_id, "data": self.data},
-                          default=_encode, ensure_ascii=False, separators=(",", ":"))
+        return wire.dumps({"id": self.id, "type": self.type, "occurred_at": self.occurred_at,
+                           "contract_id": self.contract_id, "data": self.data})
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Event":
-        raw = json.loads(text)
+        raw = wire.loads(text)
         return cls(id=raw["id"], type=raw["type"],
                    occurred_at=datetime.fromisoformat(raw["occurred_at"]),
                    contract_id=raw.get("contract_id"), data=raw.get("data") or {})

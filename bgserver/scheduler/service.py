@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from bgserver.events.outbox import emit
 from bgserver.scheduler.tasks import Task, TaskContext, TaskRegistry
 from bgserver.storage import lease
 from bgserver.storage.schema import scheduler_run
+from bgshared import wire
 
 log = Logger()
 LEASE = "scheduler"
@@ -37,7 +37,7 @@ def start_run(conn: Connection, task: str, holder: str, now: datetime) -> int:
 def finish_run(conn: Connection, run_id: int, task: str, status: str, result: dict[str, Any],
                now: datetime) -> None:
     conn.execute(update(scheduler_run).where(scheduler_run.c.id == run_id).values(
-        status=status, finished_at=now, result=json.dumps(result, default=str)))
+        status=status, finished_at=now, result=wire.dumps(result)))
     emit(conn, "scheduler.run_finished",
          {"run_id": run_id, "task": task, "status": status, "result": result},
          occurred_at=now)

@@ -6,10 +6,10 @@ SQLite and MariaDB.
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text, UniqueConstraint)
 
-from bgserver.storage.types import UtcDateTime
+from bgserver.storage.types import Money, UtcDateTime
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,4 +67,156 @@ scheduler_run = Table(
     Column("holder", String(200), nullable=False),
     Column("result", Text, nullable=True),
     Index(None, "task", "started_at"),
+)
+
+
+# -- operators, roles, sessions, API keys, audit --------------------------------------
+
+role = Table(
+    "role", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    #: A built-in role (admin) holds every permission, including ones added later.
+    Column("builtin", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("name"),
+)
+
+role_permission = Table(
+    "role_permission", metadata,
+    Column("role_id", Integer, ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission", String(64), primary_key=True),
+)
+
+operator_role = Table(
+    "operator_role", metadata,
+    Column("operator_id", Integer, ForeignKey("operator.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role_id", Integer, ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+)
+
+contract_group = Table(
+    "contract_group", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(100), nullable=False),
+    UniqueConstraint("title"),
+)
+
+# An operator with rows here sees only contracts in these groups; with none, all contracts.
+operator_contract_group = Table(
+    "operator_contract_group", metadata,
+    Column("operator_id", Integer, ForeignKey("operator.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("group_id", Integer, ForeignKey("contract_group.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+auth_session = Table(
+    "auth_session", metadata,
+    Column("id", Integer, primary_key=True),
+    #: SHA-256 of the token: the token itself is never stored.
+    Column("token_hash", String(64), nullable=False),
+    Column("operator_id", Integer, ForeignKey("operator.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("address", String(64), nullable=True),
+    UniqueConstraint("token_hash"),
+    Index(None, "operator_id"),
+)
+
+api_key = Table(
+    "api_key", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", Integer, ForeignKey("operator.id", ondelete="SET NULL"),
+           nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    UniqueConstraint("key_hash"),
+)
+
+api_key_role = Table(
+    "api_key_role", metadata,
+    Column("api_key_id", Integer, ForeignKey("api_key.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role_id", Integer, ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+)
+
+login_attempt = Table(
+    "login_attempt", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    #: ``operator`` or ``cabinet``.
+    Column("realm", String(16), nullable=False),
+    Column("login", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index(None, "realm", "login", "at"),
+    Index(None, "realm", "address", "at"),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    #: ``operator``, ``api_key`` or ``system`` (a scheduler task, the loader).
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("actor_name", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=True),
+    Column("contract_id", Integer, nullable=True),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("address", String(64), nullable=True),
+    Index(None, "contract_id", "id"),
+    Index(None, "actor_type", "actor_id", "id"),
+    Index(None, "at"),
+)
+
+# -- contracts -------------------------------------------------------------------------
+
+contract = Table(
+    "contract", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    #: ``person`` or ``company``.
+    Column("person_type", String(16), nullable=False, server_default="person"),
+    #: ``prepaid`` or ``postpaid``.
+    Column("mode", String(16), nullable=False, server_default="prepaid"),
+    Column("limit", Money(), nullable=False, server_default="0"),
+    #: The current balance, kept with every movement for O(1) reads.
+    Column("balance", Money(), nullable=False, server_default="0"),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("date_from", Date, nullable=False),
+    Column("date_to", Date, nullable=True),
+    Column("comment", Text, nullable=False),
+    Column("cabinet_password_hash", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("number"),
+    Index(None, "title"),
+)
+
+contract_group_link = Table(
+    "contract_group_link", metadata,
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("group_id", Integer, ForeignKey("contract_group.id", ondelete="CASCADE"),
+           primary_key=True),
+    Index(None, "group_id", "contract_id"),
+)
+
+# Counters behind generated numbers (contract numbers per pattern and year...).
+number_sequence = Table(
+    "number_sequence", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Integer, nullable=False),
 )

@@ -7,21 +7,18 @@ import json
 import pytest
 import pytest_twisted
 import treq
-from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 
-from bgserver.api.app import BillingApi
-from bgserver.api.site import BillingSite
-from bgserver.events.local import LocalBus
+from bgserver.config import Settings
+from tests.support.api import ApiHarness
 
 
 @pytest.fixture
-def server(sqlite_database):
-    api = BillingApi(sqlite_database, LocalBus(reactor))
-    site = BillingSite(api.resource(), reactor, max_body_bytes=2048)
-    port = reactor.listenTCP(0, site, interface="127.0.0.1")
-    yield f"http://127.0.0.1:{port.getHost().port}"
-    pytest_twisted.blockon(port.stopListening())
+def server(sqlite_database, clock):
+    harness = ApiHarness(sqlite_database, clock,
+                         Settings().with_overrides(server={"max_body_bytes": 2048}))
+    yield harness.url
+    harness.close()
 
 
 @pytest.fixture

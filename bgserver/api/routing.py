@@ -1,0 +1,189 @@
+"""One mechanism for every API route: declared permission, authentication, body parsing,
+errors as the JSON error body.
+
+A route is declared with :meth:`Api.route` and the permission it needs; a route cannot be
+added without one (``PUBLIC`` is for health and login only, ``AUTHENTICATED`` for what any
+signed-in caller may do). Order of checks: 401 (who are you) -> 403 (may you) -> 400/422
+(is the request well formed) -> the handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from klein import Klein
+from pydantic import BaseModel, ValidationError
+from twisted.logger import Logger
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from bgserver.api.errors import ApiError, error_body
+from bgserver.billing.access import Caller
+from bgserver.billing.errors import BillingError, Invalid
+from bgserver.storage.database import DatabaseUnavailable
+from bgshared import wire
+from bgshared.api import errors as codes
+from bgshared.api.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC
+
+log = Logger()
+
+STATUS = {codes.BAD_REQUEST: 400, codes.VALIDATION_FAILED: 422, codes.UNAUTHENTICATED: 401,
+          codes.FORBIDDEN: 403, codes.NOT_FOUND: 404, codes.CONFLICT: 409,
+          codes.TOO_MANY_REQUESTS: 429}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    permission: str
+    summary: str
+    body: type[BaseModel] | None
+    handler: Callable[["Call"], Awaitable[Any]]
+    #: Query parameters, for the docs: name -> description.
+    query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    """A response other than ``200`` with a JSON body."""
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it."""
+    request: Any
+    caller: Caller | None
+    params: dict[str, Any]
+    body: Any
+
+    @property
+    def address(self) -> str:
+        return getattr(self.request.getClientAddress(), "host", None) or "unknown"
+
+    def query(self, name: str) -> str | None:
+        values = self.request.args.get(name.encode())
+        return values[0].decode("utf-8", "replace") if values else None
+
+    def query_int(self, name: str, default: int | None = None) -> int | None:
+        raw = self.query(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise Invalid(f"{name} must be a whole number", {name: raw}) from None
+
+    def header(self, name: str) -> str | None:
+        value = self.request.getHeader(name)
+        return value if value is None or isinstance(value, str) else value.decode()
+
+
+def bearer_token(request) -> str | None:
+    header = request.getHeader(b"authorization")
+    if not header:
+        return None
+    scheme, _, token = header.decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _json(request, status: int, body: bytes) -> bytes:
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", b"application/json")
+    request.setHeader(b"cache-control", b"no-store")
+    return body
+
+
+def _parse_body(request, model: type[BaseModel]) -> BaseModel:
+    raw = request.content.read() if request.content is not None else b""
+    try:
+        data = wire.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, codes.BAD_REQUEST, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, codes.BAD_REQUEST, "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]),
+                    "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
+        raise ApiError(422, codes.VALIDATION_FAILED, "the request is not valid",
+                       details) from None
+
+
+class Api:
+    """The Klein application: every route here went through :meth:`route`."""
+
+    def __init__(self, authenticate: Callable[[str | None, str | None], Awaitable[Caller]]):
+        self.app = Klein()
+        self.routes: list[Route] = []
+        self._authenticate = authenticate
+        self.app.handle_errors(NotFound)(self._not_found)
+        self.app.handle_errors(MethodNotAllowed)(self._method_not_allowed)
+
+    def route(self, method: str, path: str, permission: str, summary: str,
+              body: type[BaseModel] | None = None, query: dict[str, str] | None = None):
+        """Declare a route: ``permission`` is a name from ``bgshared.api.permissions``."""
+        if permission not in PERMISSIONS and permission not in (AUTHENTICATED, PUBLIC):
+            raise ValueError(f"{method} {path}: unknown permission {permission!r}")
+
+        def register(handler):
+            route = Route(method, path, permission, summary, body, handler, query or {})
+            self.routes.append(route)
+
+            async def endpoint(request, **params):
+                return await self._serve(route, request, params)
+
+            self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
+            return handler
+        return register
+
+    async def _serve(self, route: Route, request, params: dict[str, Any]) -> bytes:
+        try:
+            caller = None
+            if route.permission != PUBLIC:
+                address = getattr(request.getClientAddress(), "host", None)
+                caller = await self._authenticate(bearer_token(request), address)
+                if route.permission != AUTHENTICATED and not caller.can(route.permission):
+                    raise ApiError(403, codes.FORBIDDEN, f"needs the permission "
+                                   f"{route.permission}", {"permission": route.permission})
+            body = _parse_body(request, route.body) if route.body else None
+            result = await route.handler(Call(request, caller, params, body))
+        except ApiError as error:
+            return self._error(request, error.status, error.code, error.message,
+                               error.details)
+        except BillingError as error:
+            status = STATUS.get(error.code, 400)
+            if status == 401:
+                request.setHeader(b"www-authenticate", b"Bearer")
+            if status == 429:
+                request.setHeader(b"retry-after", str(error.details["retry_after"]).encode())
+            return self._error(request, status, error.code, error.message, error.details)
+        except DatabaseUnavailable:
+            return self._error(request, 503, codes.UNAVAILABLE,
+                               "the database is unavailable; nothing was changed, try again")
+        except Exception:
+            log.failure("unhandled error in {method} {path}", method=route.method,
+                        path=route.path)
+            return self._error(request, 500, codes.INTERNAL, "internal error")
+        if isinstance(result, Reply):
+            for name, value in result.headers.items():
+                request.setHeader(name.encode(), value.encode())
+            return _json(request, result.status, wire.dumps(result.body).encode())
+        return _json(request, 200, wire.dumps(result).encode())
+
+    @staticmethod
+    def _error(request, status: int, code: str, message: str, details: Any = None) -> bytes:
+        return _json(request, status, error_body(code, message, details))
+
+    def _not_found(self, request, failure):
+        return self._error(request, 404, codes.NOT_FOUND, "no such resource")
+
+    def _method_not_allowed(self, request, failure):
+        return self._error(request, 405, codes.METHOD_NOT_ALLOWED, "method not allowed")
+
+    def resource(self):
+        return self.app.resource()

@@ -1,0 +1,35 @@
+"""Who is calling, and what they may do and see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bgshared.api.permissions import PERMISSIONS
+
+
+@dataclass(frozen=True)
+class Caller:
+    #: ``operator``, ``api_key`` or ``system``.
+    kind: str
+    id: int | None
+    name: str
+    permissions: frozenset[str]
+    #: Contract groups the caller may see; None: every contract.
+    groups: frozenset[int] | None = None
+    session_id: int | None = None
+    address: str | None = field(default=None, compare=False)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def sees(self, contract_groups: set[int] | frozenset[int]) -> bool:
+        """A caller limited to groups sees a contract that is in at least one of them."""
+        return self.groups is None or bool(self.groups & set(contract_groups))
+
+
+ALL_PERMISSIONS = frozenset(PERMISSIONS)
+
+
+def system_caller(name: str) -> Caller:
+    """A scheduler task or the loader: acts with every permission, audited under its name."""
+    return Caller("system", None, name, ALL_PERMISSIONS)

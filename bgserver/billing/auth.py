@@ -1,0 +1,129 @@
+"""Authentication: operator logins and sessions, API keys, failed-login throttling.
+
+All of it lives in the database, so several bgserver processes behind a load balancer act
+as one: a token issued by one works on the others, failures against all count together,
+and a restart logs nobody out.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from twisted.internet import threads
+from twisted.logger import Logger
+
+from bgserver.billing.access import ALL_PERMISSIONS, Caller
+from bgserver.billing.errors import TooManyAttempts, Unauthenticated
+from bgserver.billing.passwords import DUMMY_HASH, verify_password
+from bgserver.config import AuthSettings
+from bgserver.storage import access as store
+
+log = Logger()
+
+SESSION_PREFIX = "bgs_"
+API_KEY_PREFIX = "bgk_"
+#: last_seen_at / last_used_at are written at most this often, not on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    expires_at: datetime
+
+
+class AuthService:
+    def __init__(self, database: Any, clock: Any, settings: AuthSettings):
+        self.database = database
+        self.clock = clock
+        self.settings = settings
+
+    # -- operators' logins -------------------------------------------------------------
+
+    async def login(self, login: str, password: str, address: str) -> Session:
+        """A session for the right password; 401 otherwise; 429 after too many failures."""
+        now = self.clock.now()
+        since = now - timedelta(minutes=self.settings.throttle_minutes)
+
+        def check(conn):
+            failures = store.recent_failures(conn, "operator", login, address, since)
+            return failures, store.operator_credentials(conn, login)
+
+        (by_login, by_address), account = await self.database.run(
+            "login_check", check, readonly=True)
+        if (by_login >= self.settings.max_failures_per_login
+                or by_address >= self.settings.max_failures_per_address):
+            log.warn("login throttled for {login} from {address}", login=login, address=address)
+            raise TooManyAttempts("too many failed logins; try again later",
+                                  int(self.settings.throttle_minutes * 60))
+        # argon2 is slow on purpose: off the reactor, and as slow for an unknown login
+        ok = await threads.deferToThread(
+            verify_password, account.password_hash if account else DUMMY_HASH, password)
+        ok = ok and account is not None and account.status == "active"
+        token = new_token(SESSION_PREFIX)
+        expires_at = now + timedelta(hours=self.settings.session_hours)
+
+        def finish(conn):
+            store.record_login_attempt(conn, "operator", login, address, ok, now)
+            if ok:
+                store.insert_session(conn, token, account.id, now, expires_at, address)
+
+        await self.database.run("login_finish", finish)
+        log.info("login {result} for {login} from {address}",
+                 result="succeeded" if ok else "failed", login=login, address=address)
+        if not ok:
+            raise Unauthenticated("wrong login or password")
+        return Session(token, expires_at)
+
+    async def logout(self, caller: Caller) -> None:
+        if caller.session_id is not None:
+            await self.database.run("logout", store.revoke_session, caller.session_id,
+                                    self.clock.now())
+
+    # -- every request -----------------------------------------------------------------
+
+    async def authenticate(self, token: str | None, address: str | None) -> Caller:
+        """The caller behind a bearer token (session or API key), or 401."""
+        if not token:
+            raise Unauthenticated("authentication required")
+        now = self.clock.now()
+        if token.startswith(API_KEY_PREFIX):
+            caller = await self.database.run("authenticate_api_key", self._api_key_caller,
+                                             token, now)
+        else:
+            caller = await self.database.run("authenticate_session", self._session_caller,
+                                             token, now)
+        if caller is None:
+            raise Unauthenticated("invalid or expired token")
+        return Caller(caller.kind, caller.id, caller.name, caller.permissions, caller.groups,
+                      caller.session_id, address)
+
+    def _session_caller(self, conn, token: str, now: datetime) -> Caller | None:
+        row = store.session_by_token(conn, token)
+        idle = timedelta(minutes=self.settings.idle_minutes)
+        if (row is None or row.revoked_at is not None or row.expires_at <= now
+                or row.last_seen_at + idle <= now or row.status != "active"):
+            return None
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            store.touch_session(conn, row.id, now)
+        permissions = store.permissions_of_roles(
+            conn, store.operator_role_ids(conn, row.operator_id), ALL_PERMISSIONS)
+        return Caller("operator", row.operator_id, row.login, permissions,
+                      store.operator_group_ids(conn, row.operator_id), row.id)
+
+    def _api_key_caller(self, conn, key: str, now: datetime) -> Caller | None:
+        row = store.api_key_by_key(conn, key)
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+            store.touch_api_key(conn, row.id, now)
+        permissions = store.permissions_of_roles(conn, store.api_key_role_ids(conn, row.id),
+                                                 ALL_PERMISSIONS)
+        return Caller("api_key", row.id, row.title, permissions)

@@ -1,0 +1,171 @@
+"""Contracts: the subscriber's agreement, which everything else in the billing hangs on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import threads
+
+from bgserver.billing import audit
+from bgserver.billing.access import Caller
+from bgserver.billing.errors import Conflict, Forbidden, Invalid, NotFound
+from bgserver.billing.passwords import hash_password
+from bgserver.config import ContractSettings
+from bgserver.events.outbox import emit
+from bgserver.storage import access as access_store
+from bgserver.storage import contracts as store
+from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch
+
+MAX_PAGE = 500
+
+
+class ContractService:
+    def __init__(self, database: Any, clock: Any, settings: ContractSettings):
+        self.database = database
+        self.clock = clock
+        self.settings = settings
+
+    # -- numbers -----------------------------------------------------------------------
+
+    def _generate_number(self, conn) -> str:
+        today = self.clock.today()
+        pattern = self.settings.number_pattern
+        by_year = "{YY" in pattern
+        sequence = f"contract:{pattern}:{today.year}" if by_year else f"contract:{pattern}"
+        while True:
+            n = store.next_number(conn, sequence[:64])
+            number = pattern.format(YY=f"{today.year % 100:02d}", YYYY=today.year, N=n)
+            if not store.number_taken(conn, number):
+                return number
+
+    # -- visibility --------------------------------------------------------------------
+
+    @staticmethod
+    def _groups_for(caller: Caller, wanted: list[int]) -> list[int]:
+        """A caller limited to groups puts contracts only into its own groups."""
+        if caller.groups is None:
+            return wanted
+        if not wanted:
+            return sorted(caller.groups)
+        if not set(wanted) <= caller.groups:
+            raise Forbidden("you may only use your own contract groups",
+                            {"groups": sorted(set(wanted) - caller.groups)})
+        return wanted
+
+    @staticmethod
+    def _visible(caller: Caller, view: dict[str, Any] | None) -> dict[str, Any]:
+        """Another group's contract does not exist for this caller: 404, not 403."""
+        if view is None or not caller.sees(set(view["groups"])):
+            raise NotFound("no such contract")
+        return view
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def get(self, caller: Caller, contract_id: int) -> dict[str, Any]:
+        view = await self.database.run("get_contract", store.get_contract, contract_id,
+                                       readonly=True)
+        return self._visible(caller, view)
+
+    async def search(self, caller: Caller, q: str | None, cursor: str | None,
+                     limit: int) -> dict[str, Any]:
+        limit = max(1, min(limit, MAX_PAGE))
+        try:
+            after_id = int(cursor) if cursor else None
+        except ValueError:
+            raise Invalid("bad cursor", {"cursor": cursor}) from None
+        rows = await self.database.run("search_contracts", store.search_contracts, q or None,
+                                       caller.groups, after_id, limit + 1, readonly=True)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"items": rows, "next_cursor": str(rows[-1]["id"]) if more else None}
+
+    # -- changing ----------------------------------------------------------------------
+
+    async def create(self, caller: Caller, body: ContractCreate) -> dict[str, Any]:
+        groups = self._groups_for(caller, body.groups)
+        password_hash = (await threads.deferToThread(hash_password, body.cabinet_password)
+                         if body.cabinet_password else None)
+        now = self.clock.now()
+        date_from = body.date_from or self.clock.today()
+        if body.date_to is not None and body.date_to < date_from:
+            raise Invalid("date_to is before date_from")
+
+        def create(conn):
+            missing = sorted(set(groups) - access_store.existing_groups(conn, groups))
+            if missing:
+                raise Invalid("unknown contract groups", {"groups": missing})
+            if body.number is not None and store.number_taken(conn, body.number):
+                raise Conflict(f"contract number {body.number} is taken")
+            number = body.number or self._generate_number(conn)
+            contract_id = store.insert_contract(conn, {
+                "number": number, "title": body.title, "person_type": body.person_type,
+                "mode": body.mode, "limit": body.limit, "date_from": date_from,
+                "date_to": body.date_to, "comment": body.comment,
+                "cabinet_password_hash": password_hash, "created_at": now, "updated_at": now})
+            store.set_contract_groups(conn, contract_id, groups)
+            view = store.get_contract(conn, contract_id)
+            audit.record(conn, caller, "contract.create", "contract", contract_id, now=now,
+                         after=view, contract_id=contract_id)
+            emit(conn, "contract.created", {"number": number, "title": body.title},
+                 occurred_at=now, contract_id=contract_id)
+            return view
+
+        return await self.database.run("create_contract", create)
+
+    async def update(self, caller: Caller, contract_id: int,
+                     body: ContractPatch) -> dict[str, Any]:
+        changes = body.model_dump(exclude_unset=True)
+        groups = self._groups_for(caller, changes.pop("groups")) if "groups" in changes else None
+        password = changes.pop("cabinet_password", None)
+        if password is not None:
+            changes["cabinet_password_hash"] = await threads.deferToThread(hash_password,
+                                                                          password)
+        now = self.clock.now()
+
+        def change(conn):
+            before = self._visible(caller, store.get_contract(conn, contract_id, lock=True))
+            if "date_to" in changes and changes["date_to"] is not None \
+                    and changes["date_to"] < before["date_from"]:
+                raise Invalid("date_to is before date_from")
+            for key in ("title", "person_type", "mode", "limit", "comment"):
+                if key in changes and changes[key] is None:
+                    raise Invalid(f"{key} cannot be null")
+            store.update_contract(conn, contract_id, {**changes, "updated_at": now})
+            if groups is not None:
+                missing = sorted(set(groups) - access_store.existing_groups(conn, groups))
+                if missing:
+                    raise Invalid("unknown contract groups", {"groups": missing})
+                store.set_contract_groups(conn, contract_id, groups)
+            after = store.get_contract(conn, contract_id)
+            changed = sorted(k for k in after if after[k] != before[k] and k != "updated_at")
+            if "cabinet_password_hash" in changes:
+                changed.append("cabinet_password")
+            audit.record(conn, caller, "contract.update", "contract", contract_id, now=now,
+                         before=before, after={**after, **(
+                             {"cabinet_password": "changed"} if password else {})},
+                         contract_id=contract_id)
+            emit(conn, "contract.changed", {"fields": changed}, occurred_at=now,
+                 contract_id=contract_id)
+            return after
+
+        return await self.database.run("update_contract", change)
+
+    # -- groups ------------------------------------------------------------------------
+
+    async def list_groups(self) -> list[dict[str, Any]]:
+        return await self.database.run("list_contract_groups", store.list_groups,
+                                       readonly=True)
+
+    async def create_group(self, caller: Caller, body: ContractGroupCreate) -> dict[str, Any]:
+        now = self.clock.now()
+
+        def create(conn):
+            if store.group_title_taken(conn, body.title):
+                raise Conflict(f"contract group {body.title!r} exists already")
+            group_id = store.insert_group(conn, body.title)
+            view = {"id": group_id, "title": body.title}
+            audit.record(conn, caller, "contract_group.create", "contract_group", group_id,
+                         now=now, after=view)
+            return view
+
+        return await self.database.run("create_contract_group", create)

@@ -1,0 +1,117 @@
+"""Store of contracts and contract groups."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from bgserver.storage.schema import contract, contract_group, contract_group_link, number_sequence
+
+#: What the API shows of a contract (the cabinet password hash stays inside).
+VIEW_COLUMNS = [contract.c.id, contract.c.number, contract.c.title, contract.c.person_type,
+                contract.c.mode, contract.c.limit, contract.c.balance, contract.c.status,
+                contract.c.date_from, contract.c.date_to, contract.c.comment,
+                contract.c.created_at, contract.c.updated_at]
+
+
+def next_number(conn: Connection, sequence: str) -> int:
+    """The next value of a named counter, under a row lock (no two contracts share it)."""
+    current = conn.execute(select(number_sequence.c.value).where(
+        number_sequence.c.name == sequence).with_for_update()).scalar()
+    if current is None:
+        conn.execute(insert(number_sequence).values(name=sequence, value=1))
+        return 1
+    conn.execute(update(number_sequence).where(number_sequence.c.name == sequence)
+                 .values(value=current + 1))
+    return current + 1
+
+
+def number_taken(conn: Connection, number: str) -> bool:
+    return conn.execute(select(contract.c.id).where(contract.c.number == number)).first() \
+        is not None
+
+
+def insert_contract(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(contract).values(**values)).inserted_primary_key[0]
+
+
+def update_contract(conn: Connection, contract_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(contract).where(contract.c.id == contract_id).values(**values))
+
+
+def set_contract_groups(conn: Connection, contract_id: int, group_ids: Iterable[int]) -> None:
+    conn.execute(delete(contract_group_link).where(
+        contract_group_link.c.contract_id == contract_id))
+    rows = [{"contract_id": contract_id, "group_id": g} for g in sorted(set(group_ids))]
+    if rows:
+        conn.execute(insert(contract_group_link), rows)
+
+
+def _groups_of(conn: Connection, ids: list[int]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {i: [] for i in ids}
+    if ids:
+        for contract_id, group_id in conn.execute(
+                select(contract_group_link.c.contract_id, contract_group_link.c.group_id)
+                .where(contract_group_link.c.contract_id.in_(ids))
+                .order_by(contract_group_link.c.group_id)):
+            groups[contract_id].append(group_id)
+    return groups
+
+
+def get_contract(conn: Connection, contract_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    query = select(*VIEW_COLUMNS).where(contract.c.id == contract_id)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    view = dict(row._mapping)
+    view["groups"] = _groups_of(conn, [contract_id])[contract_id]
+    return view
+
+
+def _visible(groups: frozenset[int] | None):
+    if groups is None:
+        return None
+    return exists().where(contract_group_link.c.contract_id == contract.c.id,
+                          contract_group_link.c.group_id.in_(sorted(groups)))
+
+
+def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | None,
+                     after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """Contracts by id order, ``q`` matching the number (prefix) or the title (substring)."""
+    query = select(*VIEW_COLUMNS).order_by(contract.c.id).limit(limit)
+    conditions = []
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(or_(contract.c.number.like(escaped + "%", escape="\\"),
+                              contract.c.title.like("%" + escaped + "%", escape="\\")))
+    if after_id is not None:
+        conditions.append(contract.c.id > after_id)
+    visible = _visible(groups)
+    if visible is not None:
+        conditions.append(visible)
+    if conditions:
+        query = query.where(and_(*conditions))
+    rows = [dict(r._mapping) for r in conn.execute(query)]
+    group_map = _groups_of(conn, [r["id"] for r in rows])
+    for row in rows:
+        row["groups"] = group_map[row["id"]]
+    return rows
+
+
+def list_groups(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(
+        select(contract_group).order_by(contract_group.c.id))]
+
+
+def insert_group(conn: Connection, title: str) -> int:
+    return conn.execute(insert(contract_group).values(title=title)).inserted_primary_key[0]
+
+
+def group_title_taken(conn: Connection, title: str) -> bool:
+    return conn.execute(select(contract_group.c.id).where(
+        contract_group.c.title == title)).first() is not None
+

@@ -1,0 +1,313 @@
+"""Authentication, access control and audit through the HTTP API, on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import pytest_twisted
+from sqlalchemy import select
+from twisted.internet.defer import ensureDeferred, gatherResults
+from twisted.logger import globalLogPublisher
+
+from bgserver.storage.schema import audit, auth_session, login_attempt
+from bgshared.api.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC, READ_ONLY
+from tests.support.api import SETUP
+
+SAMPLE_BODIES = {
+    "/api/v1/users": {"login": "x-user", "password": "long enough"},
+    "/api/v1/roles": {"name": "x-role"},
+    "/api/v1/api-keys": {"title": "x"},
+    "/api/v1/contracts": {"title": "x"},
+    "/api/v1/contract-groups": {"title": "x"},
+}
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"<(?:\w+:)?\w+>", "1", path)
+
+
+def rows(database, table):
+    return database.run_sync("rows", lambda c: [dict(r._mapping) for r in c.execute(
+        select(table).order_by(table.c[list(table.c.keys())[0]]))])
+
+
+# -- the declarations ------------------------------------------------------------------
+
+def test_every_route_declares_a_permission(sqlite_api):
+    api = sqlite_api.api
+    declared = {(r.method, r.path) for r in api.routes}
+    for rule in api.app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (method, rule.rule) in declared, f"{method} {rule.rule} bypasses Api.route"
+    for route in api.routes:
+        assert route.permission in PERMISSIONS or route.permission in (AUTHENTICATED, PUBLIC)
+    public = {(r.method, r.path) for r in api.routes if r.permission == PUBLIC}
+    assert public == {("GET", "/health"), ("POST", "/api/v1/auth/login")}
+
+
+@pytest_twisted.ensureDeferred
+async def test_unauthenticated_calls_get_401(sqlite_api):
+    for route in sqlite_api.api.routes:
+        if route.permission == PUBLIC:
+            continue
+        for token in (None, "bgs_not-a-real-token", "bgk_not-a-real-key"):
+            status, body, headers = await sqlite_api.call(route.method, concrete(route.path),
+                                                          token=token)
+            assert status == 401, (route.path, body)
+            assert body["error"]["code"] == "unauthenticated"
+            assert headers.getRawHeaders("www-authenticate") == ["Bearer"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_authorization_matrix_every_route_refuses_a_role_without_its_permission(api):
+    for route in api.api.routes:
+        if route.permission in (PUBLIC, AUTHENTICATED):
+            continue
+        token, _ = await api.operator(set(PERMISSIONS) - {route.permission})
+        status, body, _ = await api.call(route.method, concrete(route.path), token=token,
+                                         json=SAMPLE_BODIES.get(route.path, {}))
+        assert status == 403, (route.method, route.path, body)
+        assert body["error"] == {"code": "forbidden",
+                                 "message": f"needs the permission {route.permission}",
+                                 "details": {"permission": route.permission}}
+
+
+# -- logins and sessions ---------------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_login_me_logout(api):
+    token, user = await api.operator({"contract.read"})
+    status, me, _ = await api.call("GET", "/api/v1/me", token=token)
+    assert status == 200
+    assert me == {"id": user["id"], "kind": "operator", "login": user["login"],
+                  "permissions": ["contract.read"], "groups": None}
+    assert (await api.call("POST", "/api/v1/auth/logout", token=token))[0] == 200
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 401
+    sessions = rows(api.services.database, auth_session)
+    assert all(token not in str(s) for s in sessions)  # only its hash is kept
+
+
+@pytest_twisted.ensureDeferred
+async def test_wrong_passwords_and_unknown_logins_are_401_and_recorded(api):
+    _, user = await api.operator(set(), password="right password")
+    for login, password in ((user["login"], "wrong"), ("nobody", "whatever")):
+        status, body, _ = await api.call("POST", "/api/v1/auth/login",
+                                         json={"login": login, "password": password})
+        assert status == 401 and body["error"]["code"] == "unauthenticated"
+    attempts = rows(api.services.database, login_attempt)
+    assert [(a["login"], a["success"]) for a in attempts] == [
+        (user["login"], True), (user["login"], False), ("nobody", False)]
+    assert attempts[0]["address"] == "127.0.0.1" and attempts[0]["realm"] == "operator"
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_login_bodies_are_4xx(sqlite_api):
+    for data, status in ((b"{not json", 400), (b"[1, 2]", 400),
+                         (b'{"login": "a"}', 422), (b'{"login": "a", "password": "b", "x": 1}',
+                                                    422)):
+        got, body, _ = await sqlite_api.call("POST", "/api/v1/auth/login", data=data)
+        assert got == status, body
+        assert body["error"]["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_sessions_expire_when_idle_and_at_their_end(api, fake_reactor):
+    token, _ = await api.operator(set())
+    fake_reactor.advance(timedelta(minutes=59).total_seconds())
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200  # use renews idleness
+    fake_reactor.advance(timedelta(minutes=59).total_seconds())
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200
+    fake_reactor.advance(timedelta(minutes=61).total_seconds())
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 401  # idle too long
+
+    token, _ = await api.operator(set())
+    for _ in range(12):  # busy all day: still ends after session_hours (12)
+        assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200
+        fake_reactor.advance(timedelta(minutes=59).total_seconds())
+    fake_reactor.advance(timedelta(minutes=13).total_seconds())
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_disabling_an_operator_revokes_its_sessions_at_once(api):
+    admin = await api.admin()
+    token, user = await api.operator({"contract.read"})
+    other, _ = await api.operator({"contract.read"})
+    status, body, _ = await api.call("PATCH", f"/api/v1/users/{user['id']}", token=admin,
+                                     json={"status": "disabled"})
+    assert status == 200 and body["status"] == "disabled"
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 401
+    assert (await api.call("GET", "/api/v1/me", token=other))[0] == 200
+    status, _, _ = await api.call("POST", "/api/v1/auth/login",
+                                  json={"login": user["login"], "password": "correct horse"})
+    assert status == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_too_many_failures_answer_429_for_a_while(api, fake_reactor):
+    _, user = await api.operator(set(), password="the right one")
+
+    async def attempt(password, login=user["login"]):
+        return await api.call("POST", "/api/v1/auth/login",
+                              json={"login": login, "password": password})
+
+    for _ in range(5):
+        assert (await attempt("guess"))[0] == 401
+    status, body, headers = await attempt("the right one")
+    assert status == 429 and body["error"]["code"] == "too_many_requests"
+    assert headers.getRawHeaders("retry-after") == ["900"]
+    fake_reactor.advance(timedelta(minutes=16).total_seconds())
+    assert (await attempt("the right one"))[0] == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_failures_from_one_address_over_many_logins_are_throttled(api):
+    for n in range(30):
+        assert (await api.call("POST", "/api/v1/auth/login",
+                               json={"login": f"user{n}", "password": "x"}))[0] == 401
+    status, _, _ = await api.call("POST", "/api/v1/auth/login",
+                                  json={"login": "someone-else", "password": "x"})
+    assert status == 429
+
+
+@pytest_twisted.ensureDeferred
+async def test_concurrent_logins_all_get_their_own_session(api):
+    _, user = await api.operator({"contract.read"}, password="same for all")
+    tokens = await gatherResults([ensureDeferred(api.login(user["login"], "same for all"))
+                                  for _ in range(20)])
+    assert len(set(tokens)) == 20
+    for token in tokens:
+        assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200
+
+
+# -- API keys --------------------------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_a_read_only_api_key_reads_contracts_and_is_refused_every_write(api):
+    admin = await api.admin()
+    status, role, _ = await api.call("POST", "/api/v1/roles", token=admin,
+                                     json={"name": "accounting", "permissions": sorted(READ_ONLY)})
+    assert status == 201
+    status, created, _ = await api.call("POST", "/api/v1/api-keys", token=admin,
+                                        json={"title": "1C accounting", "roles": ["accounting"]})
+    assert status == 201 and created["key"].startswith("bgk_")
+    key = created["key"]
+    status, listed, _ = await api.call("GET", "/api/v1/api-keys", token=admin)
+    assert key not in str(listed) and listed["items"][0]["title"] == "1C accounting"
+
+    status, contract, _ = await api.call("POST", "/api/v1/contracts", token=admin,
+                                         json={"title": "Ivanov I. I."})
+    assert status == 201
+    assert (await api.call("GET", f"/api/v1/contracts/{contract['id']}", token=key))[0] == 200
+    status, found, _ = await api.call("GET", "/api/v1/contracts?q=Ivanov", token=key)
+    assert [c["id"] for c in found["items"]] == [contract["id"]]
+    status, me, _ = await api.call("GET", "/api/v1/me", token=key)
+    assert me["kind"] == "api_key" and me["login"] == "1C accounting"
+
+    writes = [r for r in api.api.routes
+              if r.permission not in READ_ONLY and r.permission not in (PUBLIC, AUTHENTICATED)]
+    assert writes
+    for route in writes:
+        status, body, _ = await api.call(route.method, concrete(route.path), token=key,
+                                         json=SAMPLE_BODIES.get(route.path, {}))
+        assert status == 403, (route.path, body)
+
+    status, revoked, _ = await api.call("DELETE", f"/api/v1/api-keys/{created['id']}",
+                                        token=admin)
+    assert status == 200 and revoked["revoked_at"] and revoked["last_used_at"]
+    assert (await api.call("GET", "/api/v1/me", token=key))[0] == 401
+
+
+# -- contract groups -------------------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_a_contract_outside_the_callers_groups_is_not_found(api):
+    admin = await api.admin()
+    north = (await api.call("POST", "/api/v1/contract-groups", token=admin,
+                            json={"title": "North"}))[1]
+    south = (await api.call("POST", "/api/v1/contract-groups", token=admin,
+                            json={"title": "South"}))[1]
+    ours = (await api.call("POST", "/api/v1/contracts", token=admin,
+                           json={"title": "North client", "groups": [north["id"]]}))[1]
+    theirs = (await api.call("POST", "/api/v1/contracts", token=admin,
+                             json={"title": "South client", "groups": [south["id"]]}))[1]
+    token, _ = await api.operator({"contract.read", "contract.write", "audit.read"},
+                                  groups=[north["id"]])
+    assert (await api.call("GET", f"/api/v1/contracts/{ours['id']}", token=token))[0] == 200
+    for method, path, body in (
+            ("GET", f"/api/v1/contracts/{theirs['id']}", None),
+            ("PATCH", f"/api/v1/contracts/{theirs['id']}", {"title": "mine now"}),
+            ("GET", f"/api/v1/audit?contract_id={theirs['id']}", None)):
+        status, answer, _ = await api.call(method, path, token=token, json=body)
+        assert status == 404 and answer["error"]["code"] == "not_found"
+    found = (await api.call("GET", "/api/v1/contracts", token=token))[1]
+    assert [c["id"] for c in found["items"]] == [ours["id"]]
+    log = (await api.call("GET", "/api/v1/audit", token=token))[1]
+    assert {r["contract_id"] for r in log["items"]} == {ours["id"]}
+    # a new contract lands in the caller's group; another group is refused
+    mine = (await api.call("POST", "/api/v1/contracts", token=token, json={"title": "New"}))[1]
+    assert mine["groups"] == [north["id"]]
+    status, _, _ = await api.call("POST", "/api/v1/contracts", token=token,
+                                  json={"title": "Sneaky", "groups": [south["id"]]})
+    assert status == 403
+
+
+# -- audit -----------------------------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_changes_are_audited_with_before_and_after_and_no_secrets(api):
+    logged = []
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        admin = await api.admin()
+        status, user, _ = await api.call("POST", "/api/v1/users", token=admin, json={
+            "login": "cashier", "name": "Cashier", "password": "cashier-secret-1"})
+        assert status == 201
+        await api.call("PATCH", f"/api/v1/users/{user['id']}", token=admin,
+                       json={"password": "cashier-secret-2", "name": "Head cashier"})
+        cashier = await api.login("cashier", "cashier-secret-2")
+        status, contract, _ = await api.call("POST", "/api/v1/contracts", token=admin, json={
+            "title": "Petrov", "cabinet_password": "cabinet-secret"})
+        await api.call("PATCH", f"/api/v1/contracts/{contract['id']}", token=admin,
+                       json={"title": "Petrov P. P.", "limit": "-100.00"})
+        key = (await api.call("POST", "/api/v1/api-keys", token=admin,
+                              json={"title": "crm"}))[1]["key"]
+        await api.call("POST", "/api/v1/auth/login",
+                       json={"login": "cashier", "password": "wrong-secret-3"})
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+
+    status, log, _ = await api.call("GET", f"/api/v1/audit?contract_id={contract['id']}",
+                                    token=admin)
+    update, create = log["items"]
+    assert (create["action"], update["action"]) == ("contract.create", "contract.update")
+    assert update["actor_type"] == "operator" and update["actor_name"].startswith("op")
+    assert update["before"]["title"] == "Petrov" and update["after"]["title"] == "Petrov P. P."
+    assert (update["before"]["limit"], update["after"]["limit"]) == ("0.00", "-100.00")
+    status, log, _ = await api.call("GET", "/api/v1/audit?action=operator.update", token=admin)
+    [change] = log["items"]
+    assert change["before"]["name"] == "Cashier" and change["after"]["password"] == "***"
+
+    everything = str(rows(api.services.database, audit)) + " ".join(
+        str(e) for e in logged)
+    for secret in ("cashier-secret-1", "cashier-secret-2", "cabinet-secret", "wrong-secret-3",
+                   key, cashier, "argon2"):
+        assert secret not in everything
+
+
+@pytest_twisted.ensureDeferred
+async def test_audit_filters_by_actor_and_dates(api, fake_reactor):
+    admin_token, admin = await api.operator(set(PERMISSIONS))
+    await api.call("POST", "/api/v1/contract-groups", token=admin_token, json={"title": "A"})
+    fake_reactor.advance(timedelta(days=2).total_seconds())
+    admin_token = await api.login(admin["login"], "correct horse")
+    await api.call("POST", "/api/v1/contract-groups", token=admin_token, json={"title": "B"})
+    status, log, _ = await api.call(
+        "GET", f"/api/v1/audit?actor_type=operator&actor_id={admin['id']}"
+        f"&action=contract_group.create&from=2026-01-16", token=admin_token)
+    assert status == 200
+    assert [r["after"]["title"] for r in log["items"]] == ["B"]
+    status, body, _ = await api.call("GET", "/api/v1/audit?from=yesterday", token=admin_token)
+    assert status == 422
