@@ -311,3 +311,18 @@ async def test_audit_filters_by_actor_and_dates(api, fake_reactor):
     assert [r["after"]["title"] for r in log["items"]] == ["B"]
     status, body, _ = await api.call("GET", "/api/v1/audit?from=yesterday", token=admin_token)
     assert status == 422
+
+
+@pytest_twisted.ensureDeferred
+async def test_openapi_describes_every_route_with_its_permission(sqlite_api):
+    token, _ = await sqlite_api.operator(set())
+    status, doc, _ = await sqlite_api.call("GET", "/api/v1/openapi.json", token=token)
+    assert status == 200 and doc["openapi"].startswith("3.")
+    described = {(method.upper(), path, op["x-permission"])
+                 for path, ops in doc["paths"].items() for method, op in ops.items()}
+    declared = {(r.method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.path), r.permission)
+                for r in sqlite_api.api.routes}
+    assert described == declared
+    login = doc["paths"]["/api/v1/auth/login"]["post"]
+    assert login["security"] == []
+    assert doc["components"]["schemas"]["LoginRequest"]["required"] == ["login", "password"]

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.support.processes import CLEAN_STOP, BillingProcess, base_env, get_json, run_cli, wait_http
+from tests.support.processes import (CLEAN_STOP, BillingProcess, base_env, call_json, get_json,
+                                     run_cli, wait_http)
 from tests.support.services import free_port
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.activemq, pytest.mark.slow]
@@ -124,3 +125,41 @@ def test_health_answers_503_while_the_database_is_down(tmp_path):
     finally:
         assert server.stop() == CLEAN_STOP
         db.stop()
+
+
+def test_two_bgservers_on_one_mariadb_act_as_one(mariadb, tmp_path):
+    url = mariadb.create_database()
+    ports = [free_port(), free_port()]
+    env = base_env(BG_DATABASE__URL=url, BG_ADMIN_PASSWORD="admin-pass-1")
+    run_cli(["init"], env, tmp_path)
+    servers = [BillingProcess("bgserver", {**env, "BG_SERVER__LISTEN":
+                                           f"tcp:{port}:interface=127.0.0.1"}, tmp_path / str(i))
+               for i, port in enumerate(ports)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for server, base in zip(servers, bases):
+            server.start()
+            wait_http(base + "/health")
+        status, session = call_json("POST", bases[0] + "/api/v1/auth/login",
+                                    {"login": "admin", "password": "admin-pass-1"})
+        assert status == 200
+        status, me = call_json("GET", bases[1] + "/api/v1/me", token=session["token"])
+        assert status == 200 and me["login"] == "admin"
+        # failures against both count together: 5 in all, then 429 from either
+        for n in range(5):
+            status, _ = call_json("POST", bases[n % 2] + "/api/v1/auth/login",
+                                  {"login": "admin", "password": f"guess {n}"})
+            assert status == 401
+        for base in bases:
+            status, body = call_json("POST", base + "/api/v1/auth/login",
+                                     {"login": "admin", "password": "admin-pass-1"})
+            assert status == 429 and body["error"]["code"] == "too_many_requests"
+        # logging out on one ends the session on the other
+        assert call_json("POST", bases[1] + "/api/v1/auth/logout", {},
+                         token=session["token"])[0] == 200
+        assert call_json("GET", bases[0] + "/api/v1/me", token=session["token"])[0] == 401
+    finally:
+        codes = [server.stop() for server in servers]
+    assert codes == [CLEAN_STOP, CLEAN_STOP]
+    for server in servers:
+        assert "admin-pass-1" not in server.log() and session["token"] not in server.log()

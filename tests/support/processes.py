@@ -80,12 +80,23 @@ class BillingProcess:
         return code
 
 
-def get_json(url: str, timeout: float = 10) -> tuple[int, dict]:
+def call_json(method: str, url: str, body: dict | None = None, token: str | None = None,
+              timeout: float = 10) -> tuple[int, dict]:
+    """A blocking HTTP call for tests that drive server processes from outside."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def get_json(url: str, timeout: float = 10) -> tuple[int, dict]:
+    return call_json("GET", url, timeout=timeout)
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
