@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import audit, auth, contracts, system, users
+from bgserver.api import audit, auth, contracts, money, system, users
 from bgserver.api.routing import Api
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
 from bgserver.billing.contracts import ContractService
+from bgserver.billing.money import MoneyService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
 
-ROUTE_MODULES = (system, auth, users, contracts, audit)
+ROUTE_MODULES = (system, auth, users, contracts, money, audit)
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ApiServices:
     auth: AuthService
     users: UserService
     contracts: ContractService
+    money: MoneyService
     audit: AuditService
 
     @classmethod
@@ -33,6 +35,7 @@ class ApiServices:
                    AuthService(database, clock, settings.auth),
                    UserService(database, clock),
                    ContractService(database, clock, settings.contracts),
+                   MoneyService(database, clock),
                    AuditService(database))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bgserver.api.routing import Api, Reply
-from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch
+from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch, StatusChange
 
 
 def register(api: Api, s: Any) -> None:
@@ -29,6 +29,19 @@ def register(api: Api, s: Any) -> None:
                "Change a contract", body=ContractPatch)
     async def update(call):
         return await s.contracts.update(call.caller, call.params["contract_id"], call.body)
+
+    @api.route("POST", "/api/v1/contracts/<int:contract_id>/status", "contract.write",
+               "Change the status from a day on (a later day schedules it)", body=StatusChange)
+    async def change_status(call):
+        result = await s.contracts.change_status(call.caller, call.params["contract_id"],
+                                                 call.body)
+        return Reply(result, 200 if result["applied"] else 202)
+
+    @api.route("GET", "/api/v1/contracts/<int:contract_id>/statuses", "contract.read",
+               "The status periods, scheduled ones included")
+    async def statuses(call):
+        items = await s.contracts.status_history(call.caller, call.params["contract_id"])
+        return {"items": items, "next_cursor": None}
 
     @api.route("GET", "/api/v1/contract-groups", "contract.read", "Contract groups")
     async def list_groups(call):

@@ -6,7 +6,7 @@ from typing import Any
 
 from twisted.internet import threads
 
-from bgserver.billing import audit
+from bgserver.billing import audit, ledger, statuses
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Forbidden, Invalid, NotFound
 from bgserver.billing.passwords import hash_password
@@ -14,7 +14,8 @@ from bgserver.config import ContractSettings
 from bgserver.events.outbox import emit
 from bgserver.storage import access as access_store
 from bgserver.storage import contracts as store
-from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch
+from bgserver.storage import statuses as status_store
+from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch, StatusChange
 
 MAX_PAGE = 500
 
@@ -103,6 +104,7 @@ class ContractService:
                 "date_to": body.date_to, "comment": body.comment,
                 "cabinet_password_hash": password_hash, "created_at": now, "updated_at": now})
             store.set_contract_groups(conn, contract_id, groups)
+            statuses.open_first(conn, caller, contract_id, date_from, now)
             view = store.get_contract(conn, contract_id)
             audit.record(conn, caller, "contract.create", "contract", contract_id, now=now,
                          after=view, contract_id=contract_id)
@@ -136,6 +138,8 @@ class ContractService:
                 if missing:
                     raise Invalid("unknown contract groups", {"groups": missing})
                 store.set_contract_groups(conn, contract_id, groups)
+            if "limit" in changes or "mode" in changes:
+                ledger.enforce_limit(conn, contract_id, self.clock.today(), now)
             after = store.get_contract(conn, contract_id)
             changed = sorted(k for k in after if after[k] != before[k] and k != "updated_at")
             if "cabinet_password_hash" in changes:
@@ -149,6 +153,29 @@ class ContractService:
             return after
 
         return await self.database.run("update_contract", change)
+
+    # -- statuses ----------------------------------------------------------------------
+
+    async def change_status(self, caller: Caller, contract_id: int,
+                            body: StatusChange) -> dict[str, Any]:
+        """An operator's change: a block set here has the reason ``operator``."""
+        today, now = self.clock.today(), self.clock.now()
+        day = body.date_from or today
+
+        def change(conn):
+            ledger.visible(conn, caller, contract_id, lock=True)
+            return statuses.change(conn, caller, contract_id, body.status,
+                                   "operator" if body.status == "blocked" else None, day,
+                                   body.comment, today, now)
+
+        return await self.database.run("change_status", change)
+
+    async def status_history(self, caller: Caller, contract_id: int) -> list[dict[str, Any]]:
+        def read(conn):
+            ledger.visible(conn, caller, contract_id)
+            return status_store.history(conn, contract_id)
+
+        return await self.database.run("status_history", read, readonly=True)
 
     # -- groups ------------------------------------------------------------------------
 

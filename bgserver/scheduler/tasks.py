@@ -50,7 +50,28 @@ async def prune_outbox(context: TaskContext) -> dict[str, Any]:
     return {"deleted": deleted}
 
 
+async def apply_statuses(context: TaskContext) -> dict[str, Any]:
+    """Status changes scheduled for today (or missed days) take effect."""
+    from bgserver.billing import statuses  # noqa: PLC0415 - the kernel, loaded when run
+    applied = await context.database.run("apply_statuses", statuses.apply_due,
+                                         context.clock.today(), context.clock.now())
+    return {"applied": applied}
+
+
+async def expire_temporary_limits(context: TaskContext) -> dict[str, Any]:
+    """Promised payments whose last day has passed: the contract's own limit again."""
+    from bgserver.billing import ledger  # noqa: PLC0415
+    expired = await context.database.run("expire_temporary_limits",
+                                         ledger.expire_temporary_limits,
+                                         context.clock.today(), context.clock.now())
+    return {"expired": expired}
+
+
 def builtin_tasks() -> TaskRegistry:
     registry = TaskRegistry()
     registry.register(Task("outbox.prune", "Prune published events", "30 3 * * *", prune_outbox))
+    registry.register(Task("contracts.apply_statuses", "Apply scheduled status changes",
+                           "1 0 * * *", apply_statuses))
+    registry.register(Task("contracts.expire_temporary_limits", "End temporary limits",
+                           "2 0 * * *", expire_temporary_limits))
     return registry

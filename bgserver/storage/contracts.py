@@ -49,6 +49,20 @@ def set_contract_groups(conn: Connection, contract_id: int, group_ids: Iterable[
         conn.execute(insert(contract_group_link), rows)
 
 
+def find_for(conn: Connection, contract_id: int, groups: frozenset[int] | None, *,
+             lock: bool = False):
+    """The contract's money fields if it exists for a caller seeing ``groups`` (None: all);
+    with ``lock``, under a write lock: one movement of a contract at a time."""
+    query = select(contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
+                   contract.c.status).where(contract.c.id == contract_id)
+    visible = _visible(groups)
+    if visible is not None:
+        query = query.where(visible)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
 def _groups_of(conn: Connection, ids: list[int]) -> dict[int, list[int]]:
     groups: dict[int, list[int]] = {i: [] for i in ids}
     if ids:

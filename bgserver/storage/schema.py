@@ -220,3 +220,178 @@ number_sequence = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+
+def _actor(prefix: str = "") -> list[Column]:
+    """Who did it: the audit's three columns, kept on rows whose author matters
+    (required, but for a later act such as ``deleted_by_``)."""
+    optional = bool(prefix)
+    return [Column(f"{prefix}actor_type", String(16), nullable=optional),
+            Column(f"{prefix}actor_id", Integer, nullable=True),
+            Column(f"{prefix}actor_name", String(200), nullable=optional)]
+
+
+# -- parameters ------------------------------------------------------------------------
+
+param_definition = Table(
+    "param_definition", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    #: text, int, decimal, date, flag, list, email, phone, address
+    Column("type", String(16), nullable=False),
+    #: For ``list``: the JSON array of allowed values.
+    Column("options", Text, nullable=True),
+    Column("cabinet_read", Boolean, nullable=False, server_default="0"),
+    Column("cabinet_write", Boolean, nullable=False, server_default="0"),
+    Column("history", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("key"),
+)
+
+contract_param = Table(
+    "contract_param", metadata,
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("param_id", Integer, ForeignKey("param_definition.id", ondelete="CASCADE"),
+           primary_key=True),
+    #: The canonical text form of the value (JSON for an address).
+    Column("value", Text, nullable=False),
+    #: Lower-cased start of the value, indexed: what contract search matches by prefix.
+    Column("search", String(191), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "search"),
+)
+
+contract_param_history = Table(
+    "contract_param_history", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("param_id", Integer, ForeignKey("param_definition.id", ondelete="CASCADE"),
+           nullable=False),
+    #: None: the value was removed.
+    Column("value", Text, nullable=True),
+    Column("changed_at", UtcDateTime, nullable=False),
+    *_actor(),
+    Index(None, "contract_id", "param_id", "id"),
+)
+
+# -- statuses --------------------------------------------------------------------------
+
+contract_status = Table(
+    "contract_status", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           nullable=False),
+    #: active, blocked, suspended, closed
+    Column("status", String(16), nullable=False),
+    #: For ``blocked``: ``balance`` or ``operator``.
+    Column("reason", String(16), nullable=True),
+    Column("date_from", Date, nullable=False),
+    Column("date_to", Date, nullable=True),
+    Column("comment", Text, nullable=False),
+    #: False while a change waits for its date (applied by the scheduler on that day).
+    Column("applied", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    *_actor(),
+    Index(None, "contract_id", "date_from"),
+    Index(None, "applied", "date_from"),
+)
+
+# -- money -----------------------------------------------------------------------------
+
+payment_type = Table(
+    "payment_type", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("parent_id", Integer, ForeignKey("payment_type.id"), nullable=True),
+    Column("title", String(100), nullable=False),
+    #: The type of a payment posted without one.
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+)
+
+charge_type = Table(
+    "charge_type", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("parent_id", Integer, ForeignKey("charge_type.id"), nullable=True),
+    Column("title", String(100), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+    #: Money given back to the subscriber, booked as a charge of this type.
+    Column("refund", Boolean, nullable=False, server_default="0"),
+)
+
+
+def _movement(name: str, type_table: str, *extra: Column) -> Table:
+    """Payments and charges: the same shape, each in its own table."""
+    return Table(
+        name, metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("contract_id", Integer, ForeignKey("contract.id"), nullable=False),
+        Column("amount", Money(), nullable=False),
+        Column("type_id", Integer, ForeignKey(f"{type_table}.id"), nullable=False),
+        #: The billing day it counts for (may be back-dated into an open month).
+        Column("date", Date, nullable=False),
+        Column("comment", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        *_actor(),
+        #: The id in the system it came from (a bank, a payment processor).
+        Column("external_id", String(100), nullable=True),
+        #: ``Idempotency-Key`` with the caller it belongs to and a hash of the request.
+        Column("idempotency_scope", String(64), nullable=True),
+        Column("idempotency_key", String(200), nullable=True),
+        Column("request_hash", String(64), nullable=True),
+        *extra,
+        UniqueConstraint("type_id", "external_id"),
+        UniqueConstraint("idempotency_scope", "idempotency_key"),
+        Index(None, "contract_id", "date"),
+    )
+
+
+payment = _movement(
+    "payment", "payment_type",
+    Column("deleted_at", UtcDateTime, nullable=True),
+    *_actor("deleted_by_"),
+    Column("delete_reason", Text, nullable=True),
+)
+
+charge = _movement(
+    "charge", "charge_type",
+    Column("module_instance_id", Integer, nullable=True),
+    Column("service_id", Integer, nullable=True),
+)
+
+# One row per contract and month: incoming + payments - charges - usage = outgoing, and
+# the next month's incoming is this outgoing.
+balance = Table(
+    "balance", metadata,
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           primary_key=True),
+    #: The first day of the month.
+    Column("month", Date, primary_key=True),
+    Column("incoming", Money(), nullable=False),
+    Column("payments", Money(), nullable=False),
+    Column("charges", Money(), nullable=False),
+    Column("usage", Money(), nullable=False),
+    Column("outgoing", Money(), nullable=False),
+)
+
+# A closed month refuses back-dated movements (but to period.edit_closed).
+period = Table(
+    "period", metadata,
+    #: The first day of the month.
+    Column("month", Date, primary_key=True),
+    Column("closed_at", UtcDateTime, nullable=False),
+    *_actor(),
+)
+
+# A promised payment: a lower limit until a date, then the contract's own limit again.
+temporary_limit = Table(
+    "temporary_limit", metadata,
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("limit", Money(), nullable=False),
+    #: The last day the temporary limit holds.
+    Column("until", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    *_actor(),
+)

@@ -11,6 +11,7 @@ PERMISSIONS: dict[str, str] = {
     "payment.delete": "delete payments (kept as deleted, with the reason)",
     "charge.create": "make charges",
     "tariff.write": "create and change tariff plans, assign them to contracts",
+    "directory.write": "edit directories: payment and charge types",
     "module.admin": "create module instances and their services",
     "scheduler.run": "see scheduler tasks and start them by hand",
     "loader.admin": "see loaded files and manage loader sources",

@@ -1,0 +1,77 @@
+"""The ledger: every movement of money updates its month, the months after it and the
+contract's current balance in one transaction, under the contract's row lock; then the
+limit decides whether a prepaid contract is blocked or freed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.engine import Connection
+
+from bgserver.billing import statuses
+from bgserver.billing.access import Caller, system_caller
+from bgserver.billing.errors import Conflict, NotFound
+from bgserver.events.outbox import emit
+from bgserver.storage import money as store
+from bgserver.storage import statuses as status_store
+from bgserver.storage import contracts as contract_store
+
+LIMITS = system_caller("limits")
+
+
+def visible(conn: Connection, caller: Caller, contract_id: int, *, lock: bool = False):
+    """The contract (locked for a movement with ``lock``); 404 if it is not there for
+    this caller."""
+    row = contract_store.find_for(conn, contract_id, caller.groups, lock=lock)
+    if row is None:
+        raise NotFound("no such contract")
+    return row
+
+
+def book(conn: Connection, caller: Caller, contract_id: int, kind: str, amount: Decimal,
+         day: date, today: date, now: datetime) -> Decimal:
+    """Book a movement (the contract is locked by the caller); returns the new balance.
+    A closed month refuses it unless the caller may edit closed periods."""
+    month = store.month_of(day)
+    if store.is_closed(conn, month) and not caller.can("period.edit_closed"):
+        raise Conflict(f"{month:%Y-%m} is closed", {"month": f"{month:%Y-%m}"})
+    delta = store.add_to_balance(conn, contract_id, kind, amount, day)
+    balance = enforce_limit(conn, contract_id, today, now)
+    emit(conn, "balance.changed", {"balance": balance, "change": delta,
+                                   "month": f"{month:%Y-%m}"},
+         occurred_at=now, contract_id=contract_id)
+    return balance
+
+
+def effective_limit(conn: Connection, contract_id: int, own_limit: Decimal,
+                    today: date) -> Decimal:
+    temporary = store.temporary_limit_of(conn, contract_id)
+    return temporary.limit if temporary is not None and temporary.until >= today else own_limit
+
+
+def enforce_limit(conn: Connection, contract_id: int, today: date, now: datetime) -> Decimal:
+    """Block a prepaid contract whose balance is below its limit; free one blocked for its
+    balance once the balance is back (or it became postpaid). Returns the balance."""
+    row = contract_store.find_for(conn, contract_id, None, lock=True)
+    limit = effective_limit(conn, contract_id, row.limit, today)
+    below = row.mode == "prepaid" and row.balance < limit
+    if row.status == "active" and below:
+        statuses.change(conn, LIMITS, contract_id, "blocked", "balance", today,
+                        f"balance {row.balance} below the limit {limit}", today, now)
+    elif row.status == "blocked" and not below:
+        current = status_store.current(conn, contract_id)
+        if current is not None and current.reason == "balance":
+            statuses.change(conn, LIMITS, contract_id, "active", None, today,
+                            f"balance {row.balance} back within the limit {limit}", today, now)
+    return row.balance
+
+
+def expire_temporary_limits(conn: Connection, today: date, now: datetime) -> int:
+    """Give back each contract its own limit once a temporary one has run out."""
+    expired = store.expired_temporary_limits(conn, today)
+    for contract_id in expired:
+        contract_store.find_for(conn, contract_id, None, lock=True)
+        store.drop_temporary_limit(conn, contract_id)
+        enforce_limit(conn, contract_id, today, now)
+    return len(expired)

@@ -1,0 +1,239 @@
+"""Payments, charges and the balance: what operators and accounting software do all day.
+
+A payment or a charge is one transaction: the contract locked, the movement stored, its
+month and every later month and the current balance updated, the limit enforced, audit
+and events written. ``Idempotency-Key`` makes a retried request return the first payment
+instead of making a second; an external id is unique per type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.exc import IntegrityError
+
+from bgserver.billing import audit, ledger
+from bgserver.billing.access import Caller
+from bgserver.billing.errors import Conflict, Invalid, NotFound
+from bgserver.events.outbox import emit
+from bgserver.storage import money as store
+from bgserver.storage.schema import charge, payment
+from bgserver.storage.statuses import actor_values
+from bgshared import wire
+from bgshared.api.models import MovementCreate, MovementTypeCreate, PaymentDelete, TemporaryLimit
+
+MOVEMENTS = {"payment": payment, "charge": charge}
+KIND = {"payment": "payments", "charge": "charges"}
+MAX_PAGE = 500
+
+
+def view(row: dict[str, Any]) -> dict[str, Any]:
+    """A movement as the API shows it (no idempotency internals)."""
+    hidden = {"idempotency_scope", "idempotency_key", "request_hash"}
+    return {k: v for k, v in row.items() if k not in hidden}
+
+
+class MoneyService:
+    def __init__(self, database: Any, clock: Any):
+        self.database = database
+        self.clock = clock
+
+    # -- payments and charges ----------------------------------------------------------
+
+    async def post(self, caller: Caller, contract_id: int, kind: str, body: MovementCreate,
+                   idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+        """-> (the movement, whether it is new). The same key and body give the first
+        movement again; the same key with another body is a conflict."""
+        movement = MOVEMENTS[kind]
+        today, now = self.clock.today(), self.clock.now()
+        day = body.date or today
+        if day > today:
+            raise Invalid("the date is in the future", {"date": day})
+        scope = f"{caller.kind}:{caller.id}"
+        request_hash = hashlib.sha256(wire.dumps(
+            [kind, contract_id, body.model_dump(mode="json")]).encode()).hexdigest()
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
+            raise Invalid("Idempotency-Key must be 1 to 200 characters")
+
+        def earlier(conn) -> dict[str, Any] | None:
+            if idempotency_key is None:
+                return None
+            row = store.by_idempotency_key(conn, movement, scope, idempotency_key)
+            if row is None:
+                return None
+            if row.request_hash != request_hash:
+                raise Conflict("this Idempotency-Key was used for another request")
+            return view(dict(row._mapping))
+
+        def create(conn):
+            ledger.visible(conn, caller, contract_id, lock=True)
+            replay = earlier(conn)
+            if replay is not None:
+                return replay, False
+            kind_row = store.find_type(conn, movement, body.type_id)
+            if kind_row is None:
+                raise Invalid(f"unknown {kind} type", {"type_id": body.type_id})
+            if body.external_id is not None and store.by_external_id(
+                    conn, movement, kind_row.id, body.external_id):
+                raise Conflict(f"external id {body.external_id} is booked already",
+                               {"external_id": body.external_id})
+            values = {"contract_id": contract_id, "amount": body.amount, "type_id": kind_row.id,
+                      "date": day, "comment": body.comment, "created_at": now,
+                      "external_id": body.external_id, **actor_values(caller)}
+            if idempotency_key is not None:
+                values.update(idempotency_scope=scope, idempotency_key=idempotency_key,
+                              request_hash=request_hash)
+            movement_id = store.insert_movement(conn, movement, values)
+            balance = ledger.book(conn, caller, contract_id, KIND[kind], body.amount, day,
+                                  today, now)
+            created = view(store.get_movement(conn, movement, movement_id, contract_id))
+            audit.record(conn, caller, f"{kind}.create", kind, movement_id, now=now,
+                         after=created, contract_id=contract_id)
+            emit(conn, f"{kind}.created", {f"{kind}_id": movement_id, "amount": body.amount,
+                                           "type_id": kind_row.id, "date": day,
+                                           "balance": balance},
+                 occurred_at=now, contract_id=contract_id)
+            return created, True
+
+        try:
+            return await self.database.run(f"create_{kind}", create)
+        except IntegrityError:
+            # another request took this key or external id between our look and our insert
+            replay = await self.database.run(f"find_{kind}", earlier, readonly=True)
+            if replay is None:
+                raise Conflict(f"external id {body.external_id} is booked already",
+                               {"external_id": body.external_id}) from None
+            return replay, False
+
+    async def delete_payment(self, caller: Caller, contract_id: int, payment_id: int,
+                             body: PaymentDelete) -> dict[str, Any]:
+        """Undo a payment's money; the row stays, marked with who deleted it and why."""
+        today, now = self.clock.today(), self.clock.now()
+
+        def delete(conn):
+            ledger.visible(conn, caller, contract_id, lock=True)
+            before = store.get_movement(conn, payment, payment_id, contract_id)
+            if before is None:
+                raise NotFound("no such payment")
+            if before["deleted_at"] is not None:
+                raise Conflict("the payment is deleted already")
+            store.mark_payment_deleted(conn, payment_id, now, actor_values(caller, "deleted_by_"),
+                                       body.reason)
+            ledger.book(conn, caller, contract_id, "payments", -before["amount"],
+                        before["date"], today, now)
+            after = view(store.get_movement(conn, payment, payment_id, contract_id))
+            audit.record(conn, caller, "payment.delete", "payment", payment_id, now=now,
+                         before=view(before), after=after, contract_id=contract_id)
+            emit(conn, "payment.deleted", {"payment_id": payment_id, "amount": before["amount"],
+                                           "reason": body.reason},
+                 occurred_at=now, contract_id=contract_id)
+            return after
+
+        return await self.database.run("delete_payment", delete)
+
+    async def list(self, caller: Caller, contract_id: int, kind: str, since: date | None,
+                   until: date | None, cursor: int | None, limit: int,
+                   with_deleted: bool = False) -> dict[str, Any]:
+        limit = max(1, min(limit, MAX_PAGE))
+
+        def read(conn):
+            ledger.visible(conn, caller, contract_id)
+            return store.list_movements(conn, MOVEMENTS[kind], contract_id, since, until,
+                                        cursor, limit + 1, with_deleted)
+
+        rows = await self.database.run(f"list_{kind}s", read, readonly=True)
+        more = len(rows) > limit
+        rows = [view(r) for r in rows[:limit]]
+        return {"items": rows, "next_cursor": str(rows[-1]["id"]) if more else None}
+
+    # -- the balance -------------------------------------------------------------------
+
+    async def balance(self, caller: Caller, contract_id: int, month: date | None) -> dict[str, Any]:
+        month = store.month_of(month or self.clock.today())
+
+        def read(conn):
+            ledger.visible(conn, caller, contract_id)
+            row = store.balance_row(conn, contract_id, month)
+            return {"month": f"{month:%Y-%m}", **{k: row[k] for k in (
+                "incoming", "payments", "charges", "usage", "outgoing")},
+                "balance": store.current_balance(conn, contract_id)}
+
+        return await self.database.run("read_balance", read, readonly=True)
+
+    async def set_temporary_limit(self, caller: Caller, contract_id: int,
+                                  body: TemporaryLimit) -> dict[str, Any]:
+        """A promised payment: the limit is ``body.limit`` through ``body.until``."""
+        today, now = self.clock.today(), self.clock.now()
+        if body.until < today:
+            raise Invalid("until is in the past", {"until": body.until})
+
+        def set_limit(conn):
+            ledger.visible(conn, caller, contract_id, lock=True)
+            before = store.temporary_limit_of(conn, contract_id)
+            store.set_temporary_limit(conn, contract_id, {
+                "limit": body.limit, "until": body.until, "created_at": now,
+                **actor_values(caller)})
+            ledger.enforce_limit(conn, contract_id, today, now)
+            after = {"limit": body.limit, "until": body.until}
+            audit.record(conn, caller, "contract.temporary_limit", "contract", contract_id,
+                         now=now, before=({"limit": before.limit, "until": before.until}
+                                          if before else None),
+                         after=after, contract_id=contract_id)
+            emit(conn, "contract.changed", {"fields": ["temporary_limit"]}, occurred_at=now,
+                 contract_id=contract_id)
+            return after
+
+        return await self.database.run("set_temporary_limit", set_limit)
+
+    # -- directories and periods -------------------------------------------------------
+
+    async def types(self, kind: str) -> list[dict[str, Any]]:
+        return await self.database.run(f"list_{kind}_types", store.list_types, MOVEMENTS[kind],
+                                       readonly=True)
+
+    async def create_type(self, caller: Caller, kind: str,
+                          body: MovementTypeCreate) -> dict[str, Any]:
+        movement = MOVEMENTS[kind]
+        now = self.clock.now()
+
+        def create(conn):
+            values = {"title": body.title, "parent_id": body.parent_id, "is_default": False}
+            if kind == "charge":
+                values["refund"] = body.refund
+            elif body.refund:
+                raise Invalid("only charge types are refunds")
+            if body.parent_id is not None and store.find_type(conn, movement,
+                                                              body.parent_id) is None:
+                raise Invalid(f"unknown parent {kind} type", {"parent_id": body.parent_id})
+            type_id = store.insert_type(conn, movement, values)
+            created = {"id": type_id, **values}
+            audit.record(conn, caller, f"{kind}_type.create", f"{kind}_type", type_id, now=now,
+                         after=created)
+            return created
+
+        return await self.database.run(f"create_{kind}_type", create)
+
+    async def periods(self) -> list[dict[str, Any]]:
+        rows = await self.database.run("list_periods", store.list_periods, readonly=True)
+        return [{"month": f"{r['month']:%Y-%m}", "closed_at": r["closed_at"],
+                 "closed_by": r["actor_name"]} for r in rows]
+
+    async def close_period(self, caller: Caller, month: date) -> dict[str, Any]:
+        """Freeze a month (and every month before it) against back-dated movements."""
+        month = store.month_of(month)
+        now, today = self.clock.now(), self.clock.today()
+        if month >= store.month_of(today):
+            raise Invalid("only a past month can be closed", {"month": f"{month:%Y-%m}"})
+
+        def close(conn):
+            if store.is_closed(conn, month):
+                raise Conflict(f"{month:%Y-%m} is closed already")
+            store.close_month(conn, month, now, actor_values(caller))
+            audit.record(conn, caller, "period.close", "period", f"{month:%Y-%m}", now=now,
+                         after={"month": f"{month:%Y-%m}"})
+            return {"month": f"{month:%Y-%m}", "closed_at": now, "closed_by": caller.name}
+
+        return await self.database.run("close_period", close)
