@@ -81,9 +81,9 @@ class BillingProcess:
 
 
 def call_json(method: str, url: str, body: dict | None = None, token: str | None = None,
-              timeout: float = 10) -> tuple[int, dict]:
+              timeout: float = 10, headers: dict[str, str] | None = None) -> tuple[int, dict]:
     """A blocking HTTP call for tests that drive server processes from outside."""
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
