@@ -10,6 +10,7 @@ import os
 import sys
 from typing import Any, Awaitable, Callable
 
+from pydantic import ValidationError
 from twisted.internet import task
 from twisted.internet.defer import ensureDeferred
 
@@ -57,6 +58,11 @@ def run_with_services(settings: Settings,
             details = f" {exc.details}" if exc.details else ""
             print(f"bgbilling: {exc.message}{details}", file=sys.stderr)
             result.append(1)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                 for e in exc.errors())
+            print(f"bgbilling: {problems}", file=sys.stderr)
+            result.append(2)
         finally:
             await database.stopService()
 
@@ -202,11 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bgbilling: {exc}", file=sys.stderr)
         return 2
-    try:
-        return args.fn(settings, args)
-    except ValueError as exc:  # a pydantic validation error of the command's input
-        print(f"bgbilling: {exc}", file=sys.stderr)
-        return 2
+    return args.fn(settings, args)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
+from decimal import Decimal
 
 from bgserver.billing.access import system_caller
 from bgserver.billing.contracts import ContractService
+from bgserver.billing.money import MoneyService
 from bgserver.billing.passwords import generate_password
 from bgserver.storage import contracts as contract_store
-from bgshared.api.models import ContractCreate, ContractGroupCreate, RoleCreate, UserCreate
+from bgshared.api.models import (ContractCreate, ContractGroupCreate, MovementCreate, RoleCreate,
+                                  UserCreate)
 from bgshared.api.permissions import READ_ONLY
 
 DEMO = system_caller("demo")
+CONTRACTS = 300
 GROUPS = ("Moscow", "Saint Petersburg", "Corporate")
 STREETS = ("Lenina", "Mira", "Sadovaya", "Tverskaya", "Pushkina", "Gagarina")
 NAMES = ("Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev",
@@ -34,15 +39,36 @@ async def populate(database, clock, users, settings) -> int:
         groups=[groups[0]["id"]]))
     print(f"demo operator 'operator' (group {GROUPS[0]} only); password (shown once): "
           f"{password}")
+    money = MoneyService(database, clock)
     rng = random.Random(7)
-    for n in range(60):
+    today = clock.today()
+    first = (today.replace(day=1) - timedelta(days=62)).replace(day=1)
+    for n in range(CONTRACTS):
         company = n % 10 == 9
         title = (f"OOO {rng.choice(NAMES)} and Partners" if company else
                  f"{rng.choice(NAMES)} {rng.choice('AIMNOPSV')}. {rng.choice('AIMNOPSV')}., "
                  f"{rng.choice(STREETS)} st. {rng.randint(1, 120)}")
-        await contracts.create(DEMO, ContractCreate(
+        created = await contracts.create(DEMO, ContractCreate(
             title=title, person_type="company" if company else "person",
-            mode="postpaid" if company else "prepaid",
+            mode="postpaid" if company else "prepaid", date_from=first,
             groups=[groups[2 if company else n % 2]["id"]]))
-    print(f"demo data: {len(GROUPS)} contract groups, roles operator and readonly, 60 contracts")
+        await _money_history(money, rng, created["id"], first, today, company)
+    print(f"demo data: {len(GROUPS)} contract groups, roles operator and readonly, "
+          f"{CONTRACTS} contracts with three months of payments and charges")
     return 0
+
+
+async def _money_history(money, rng, contract_id, first: date, today: date,
+                         company: bool) -> None:
+    """A monthly fee charged on the 1st and paid, mostly, a few days later."""
+    fee = Decimal(rng.choice(("350.00", "500.00", "750.00", "2500.00" if company else "990.00")))
+    month = first
+    while month <= today:
+        await money.post(DEMO, contract_id, "charge",
+                         MovementCreate(amount=fee, date=month, comment="monthly fee"))
+        paid_on = month + timedelta(days=rng.randint(0, 9))
+        if paid_on <= today and rng.random() < 0.9:
+            await money.post(DEMO, contract_id, "payment", MovementCreate(
+                amount=fee + Decimal(rng.choice((0, 0, 100, 500))), date=paid_on,
+                type_id=rng.choice((1, 2, 3)), comment="demo"))
+        month = (month + timedelta(days=32)).replace(day=1)
