@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import audit, auth, contracts, money, system, users
+from bgserver.api import audit, auth, contracts, money, params, system, users
 from bgserver.api.routing import Api
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
 from bgserver.billing.contracts import ContractService
 from bgserver.billing.money import MoneyService
+from bgserver.billing.params import ParamService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
 
-ROUTE_MODULES = (system, auth, users, contracts, money, audit)
+ROUTE_MODULES = (system, auth, users, contracts, params, money, audit)
 
 
 @dataclass
@@ -26,6 +27,7 @@ class ApiServices:
     auth: AuthService
     users: UserService
     contracts: ContractService
+    params: ParamService
     money: MoneyService
     audit: AuditService
 
@@ -35,6 +37,7 @@ class ApiServices:
                    AuthService(database, clock, settings.auth),
                    UserService(database, clock),
                    ContractService(database, clock, settings.contracts),
+                   ParamService(database, clock),
                    MoneyService(database, clock),
                    AuditService(database))
 

@@ -151,9 +151,9 @@ class TemporaryLimit(Body):
 
 # -- parameters (appended) ---------------------------------------------------------------
 
-from typing import Any, Optional, get_args  # noqa: E402 - appended section
+from typing import Any, get_args
 
-from pydantic import ValidationInfo  # noqa: E402
+from pydantic import ValidationInfo
 
 ParamType = Literal["text", "int", "decimal", "date", "flag", "list", "email", "phone",
                     "address"]
@@ -165,7 +165,7 @@ class ParamDefinitionCreate(Body):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     title: str = Field(min_length=1, max_length=200)
     type: ParamType
-    options: Optional[list[str]] = Field(None, max_length=500, validate_default=True)
+    options: list[str] | None = Field(None, max_length=500, validate_default=True)
     cabinet_read: bool = False
     cabinet_write: bool = False
     history: bool = False

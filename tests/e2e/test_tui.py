@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.server import ADMIN_PASSWORD
+from tests.e2e.tui_pilot import WRONG_LOGIN
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +39,12 @@ def run_pilot(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def login_error_from_server(url: str) -> str:
+def login_error_from_server(url: str, login: str) -> str:
     """What the dialog must show: the server's own message and code, read without bgtui."""
     request = urllib.request.Request(
-        url + "/api/v1/auth/login", method="POST", data=b'{"login": "admin", "password": '
-        b'"wrong"}', headers={"Content-Type": "application/json"})
+        url + "/api/v1/auth/login", method="POST",
+        data=json.dumps({"login": login, "password": "wrong"}).encode(),
+        headers={"Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
     error = json.load(caught.value)["error"]
@@ -49,7 +52,7 @@ def login_error_from_server(url: str) -> str:
 
 
 def test_pilot_status_refresh_and_login_error(billing_server):
-    expected_login_error = login_error_from_server(billing_server.url)
+    expected_login_error = login_error_from_server(billing_server.url, WRONG_LOGIN)
     seen = run_pilot(billing_server.url)
 
     assert seen["status"] == {"url": billing_server.url, "status": "ok", "database": "ok",
@@ -64,6 +67,8 @@ def test_pilot_status_refresh_and_login_error(billing_server):
     assert seen["login_error"] == expected_login_error
     assert seen["still_on_login"] is True
     assert seen["operator_after_cancel"] == "not logged in"
+    assert seen["operator"] == "admin"
+    assert seen["has_token"] is True
     assert seen["reactor_running_inside"] is True
     assert seen["reactor_running_after"] is False  # stopped cleanly on exit
 
@@ -131,12 +136,18 @@ def test_terminal_under_tmux(billing_server, tmux, tmp_path):
 
     tmux("send-keys", "-t", "bgtui", "l")
     tmux.wait_for(lambda s: "Log in to" in s and "Password" in s, "the login dialog")
-    tmux("send-keys", "-t", "bgtui", "admin", "Enter", "wrong", "Enter")
-    tmux.wait_for(lambda s: re.search(r"\((not_found|unauthenticated)\)", s), "login error")
+    tmux("send-keys", "-t", "bgtui", "tmux-nobody", "Enter", "wrong", "Enter")
+    tmux.wait_for(lambda s: "(unauthenticated)" in s, "the login error")
     tmux("send-keys", "-t", "bgtui", "Escape")
     # The dialog covers the Operator line: the whole line again means the dialog is gone.
     tmux.wait_for(lambda s: "Log in to" not in s and re.search(health[-1], s),
                   "the dialog closed")
+
+    tmux("send-keys", "-t", "bgtui", "l")
+    tmux.wait_for(lambda s: "Log in to" in s and "Password" in s, "the login dialog again")
+    tmux("send-keys", "-t", "bgtui", "admin", "Enter", ADMIN_PASSWORD, "Enter")
+    tmux.wait_for(lambda s: "Log in to" not in s and re.search(r"Operator\s+admin\b", s),
+                  "the operator logged in")
 
     tmux("send-keys", "-t", "bgtui", "q")
     deadline = time.monotonic() + 15

@@ -19,6 +19,10 @@ from textual.widgets import Input, Static
 from bgtui.app import BillingTui
 from bgtui.screens.login import LoginScreen
 from bgtui.screens.status import FIELDS, StatusScreen
+from tests.e2e.server import ADMIN_PASSWORD
+
+#: Failed logins are throttled per login name: the wrong ones use a name of their own.
+WRONG_LOGIN = "pilot-nobody"
 
 
 async def wait_until(pilot, check, what: str, timeout: float = 10.0) -> None:
@@ -72,7 +76,7 @@ async def scenario(url: str) -> dict:
         await pilot.click("#submit")
         seen["login_empty_error"] = text(login, "#login-error")
         login.query_one("#login", Input).focus()
-        await pilot.press(*"admin", "enter")
+        await pilot.press(*WRONG_LOGIN, "enter")
         seen["password_focused"] = login.query_one("#password", Input).has_focus
         await pilot.press(*"wrong", "enter")
         await wait_until(pilot, lambda: text(login, "#login-error") != "", "login error")
@@ -81,6 +85,14 @@ async def scenario(url: str) -> dict:
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is status, "back to status")
         seen["operator_after_cancel"] = text(status, "#operator")
+
+        # Then the right password: the dialog closes and the status screen names the operator.
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "login again")
+        await pilot.press(*"admin", "enter", *ADMIN_PASSWORD, "enter")
+        await wait_until(pilot, lambda: app.screen is status, "logged in", timeout=15)
+        seen["operator"] = text(status, "#operator")
+        seen["has_token"] = bool(app.client.token)
         reactor = app.reactor
         seen["reactor_running_inside"] = bool(reactor.running)
     seen["reactor_running_after"] = bool(reactor.running)

@@ -321,13 +321,3 @@ async def test_search_condition_matches_value_prefixes_case_insensitively(api):
     assert found("москва") == [second]
     assert found("нет такого") == []
 
-
-# TEMPORARY until app.py is wired: remove this fixture then.
-@pytest.fixture
-def api(api):
-    if not hasattr(api.services, "params"):
-        from bgserver.api import params as routes
-        from bgserver.billing.params import ParamService
-        api.services.params = ParamService(api.services.database, api.services.clock)
-        routes.register(api.api, api.services)
-    return api

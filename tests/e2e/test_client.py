@@ -17,7 +17,7 @@ from twisted.web.server import NOT_DONE_YET, Site
 from bgshared.api import errors as codes
 from bgshared.client import (UNEXPECTED_RESPONSE, ApiError, BillingClient, ServerUnreachable,
                              decode_json, encode_json)
-from tests.e2e.server import BillingServer
+from tests.e2e.server import ADMIN_PASSWORD, BillingServer
 from tests.support.services import free_port
 
 
@@ -56,11 +56,26 @@ async def test_unknown_route_raises_api_error_not_found(client):
 
 @pytest_twisted.ensureDeferred
 async def test_failed_login_raises_and_keeps_no_token(client):
-    # 404 while the login route is not there yet, 401 once it is: an ApiError either way.
     with pytest.raises(ApiError) as caught:
         await client.login("admin", "not-the-password")
-    assert caught.value.code in (codes.NOT_FOUND, codes.UNAUTHENTICATED)
+    assert (caught.value.status, caught.value.code) == (401, codes.UNAUTHENTICATED)
     assert client.token is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_then_me(client):
+    answer = await client.login("admin", ADMIN_PASSWORD)
+    assert client.token == answer["token"] and answer["expires_at"]
+    me = await client.me()
+    assert me["login"] == "admin"
+    assert "contract.read" in me["permissions"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_me_without_a_token_is_unauthenticated(client):
+    with pytest.raises(ApiError) as caught:
+        await client.me()
+    assert (caught.value.status, caught.value.code) == (401, codes.UNAUTHENTICATED)
 
 
 # --- against a scripted server -----------------------------------------------------------

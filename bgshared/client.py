@@ -1,0 +1,237 @@
+"""The async API client of bgserver, on treq: used by bgtui, the tests and integrations.
+
+Every public method returns a Deferred, so the same client serves Twisted code
+(``await client.health()`` inside ``ensureDeferred``) and asyncio code running on Twisted's
+asyncio reactor (``await client.health().asFuture(loop)``, as bgtui does).
+
+Money never passes through float: JSON numbers with a fraction are read as ``Decimal`` and
+``Decimal`` values are sent as decimal strings (``"123.45"``), as the API carries them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json as jsonlib
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Awaitable, Callable, Collection, Mapping, TypeVar
+from urllib.parse import quote
+
+from treq.client import HTTPClient
+from twisted.internet import defer
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError
+from twisted.web.client import (Agent, HTTPConnectionPool, RequestTransmissionFailed,
+                                ResponseFailed)
+
+__all__ = ["ApiError", "BillingClient", "ClientError", "ServerUnreachable", "decode_json",
+           "encode_json"]
+
+T = TypeVar("T")
+
+#: Not a code the server sends: a 4xx/5xx answer without our JSON error body (a proxy's
+#: HTML page, an empty 502), so callers still get one exception type with a code.
+UNEXPECTED_RESPONSE = "unexpected_response"
+
+
+class ClientError(Exception):
+    """Anything that keeps a call from getting the server's answer."""
+
+
+class ApiError(ClientError):
+    """The server answered 4xx/5xx: its ``{"error": {"code", "message", "details"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class ServerUnreachable(ClientError):
+    """No answer at all (refused, timed out, connection lost): the server may be down, so
+    the caller can say so instead of showing a traceback."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"cannot reach {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"  # money travels as a string: "123.45", never 1.2345E+2
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def encode_json(value: Any) -> bytes:
+    """Request bodies: ``Decimal`` as decimal strings, dates ISO 8601."""
+    return jsonlib.dumps(value, default=_to_wire, ensure_ascii=False).encode("utf-8")
+
+
+def decode_json(data: bytes) -> Any:
+    """Response bodies: fractions as ``Decimal``, so no amount is ever a float."""
+    return jsonlib.loads(data, parse_float=Decimal)
+
+
+def _returns_deferred(fn: Callable[..., Awaitable[T]]) -> Callable[..., Deferred]:
+    """Wrap a coroutine method so callers get a Deferred (see the module docstring)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Deferred:
+        return ensureDeferred(fn(*args, **kwargs))
+
+    return wrapper
+
+
+class BillingClient:
+    """One server, one optional bearer token, one pool of persistent connections.
+
+    ``pool``: pass one to share connections between clients (then closing it is yours);
+    otherwise the client makes its own and :meth:`close` closes it.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, reactor: Any = None,
+                 pool: HTTPConnectionPool | None = None, timeout: float = 30.0):
+        if reactor is None:
+            # Late import: bgtui installs the asyncio reactor before it builds a client.
+            from twisted.internet import reactor  # noqa: PLC0415
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self._reactor = reactor
+        self._own_pool = pool is None
+        if pool is None:
+            pool = HTTPConnectionPool(reactor, persistent=True)
+            pool.maxPersistentPerHost = 4
+        self._pool = pool
+        self._http = HTTPClient(Agent(reactor, pool=pool))
+
+    def url(self, path: str) -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+    @_returns_deferred
+    async def request(self, method: str, path: str, json: Any = None,
+                      params: Mapping[str, Any] | None = None,
+                      headers: Mapping[str, str] | None = None,
+                      accept: Collection[int] = ()) -> tuple[int, Any]:
+        """Send one request; answer ``(status, body)`` with the body decoded from JSON
+        (``None`` when empty, text when not JSON).
+
+        Raises :class:`ApiError` for a 4xx/5xx status not listed in ``accept`` and
+        :class:`ServerUnreachable` when there is no answer.
+        """
+        all_headers = {"Accept": "application/json"}
+        if self.token:
+            all_headers["Authorization"] = f"Bearer {self.token}"
+        body = None
+        if json is not None:
+            body = encode_json(json)
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        exchange = Deferred.fromCoroutine(
+            self._exchange(method.upper(), self.url(path), params, all_headers, body))
+        # One limit for the whole exchange, body included; a caller's cancel still cancels.
+        exchange.addTimeout(self.timeout, self._reactor)
+        try:
+            status, content_type, content = await exchange
+        except _NO_ANSWER as exc:
+            raise ServerUnreachable(self.base_url, _reason(exc)) from None
+        decoded = _decode_body(status, content_type, content)
+        if status >= 400 and status not in accept:
+            raise _api_error(status, decoded)
+        return status, decoded
+
+    async def _exchange(self, method: str, url: str, params: Mapping[str, Any] | None,
+                        headers: dict[str, str], body: bytes | None
+                        ) -> tuple[int, bytes, bytes]:
+        try:
+            response = await self._http.request(
+                method, url, params=dict(params) if params else None,
+                headers={k: [v] for k, v in headers.items()}, data=body,
+                reactor=self._reactor)
+            content = await response.content()
+        except (ResponseFailed, RequestTransmissionFailed) as exc:
+            # The Agent reports a cancelled request as a failed one; keep it a cancel, so
+            # a timeout reads as a timeout and a caller's cancel is not an outage.
+            if any(reason.check(defer.CancelledError) for reason in exc.reasons):
+                raise defer.CancelledError() from None
+            raise
+        content_type = (response.headers.getRawHeaders(b"content-type") or [b""])[0]
+        return response.code, content_type, content
+
+    @_returns_deferred
+    async def health(self) -> dict[str, Any]:
+        """``GET /health``; a 503 (database down) is an answer to show, not an error."""
+        status, body = await self.request("GET", "/health", accept=(503,))
+        if not isinstance(body, dict) or "status" not in body:
+            raise _api_error(status, body)
+        return body
+
+    @_returns_deferred
+    async def login(self, login: str, password: str) -> dict[str, Any]:
+        """``POST /api/v1/auth/login``; keeps the session token for the following calls."""
+        _, body = await self.request("POST", "/api/v1/auth/login",
+                                     json={"login": login, "password": password})
+        if not isinstance(body, dict) or not body.get("token"):
+            raise ApiError(200, UNEXPECTED_RESPONSE, "the login answer carries no token", body)
+        self.token = body["token"]
+        return body
+
+    @_returns_deferred
+    async def me(self) -> dict[str, Any]:
+        """``GET /api/v1/me``: who the token belongs to, with roles and permissions."""
+        _, body = await self.request("GET", "/api/v1/me")
+        return body
+
+    def close(self) -> Deferred:
+        """Close the pooled connections (if the pool is the client's own)."""
+        if self._own_pool:
+            return self._pool.closeCachedConnections()
+        return defer.succeed(None)
+
+    @staticmethod
+    def path(*parts: Any) -> str:
+        """``path("contracts", 7, "payments")`` -> ``/api/v1/contracts/7/payments``, each
+        part quoted."""
+        return "/api/v1/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+#: Failures that mean the server gave no (complete) answer.
+_NO_ANSWER = (ConnectError, DNSLookupError, ConnectionLost, ResponseFailed,
+              RequestTransmissionFailed, defer.TimeoutError)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, (ResponseFailed, RequestTransmissionFailed)):
+        return "connection lost: " + "; ".join(f.getErrorMessage() for f in exc.reasons)
+    if isinstance(exc, defer.TimeoutError):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
+def _decode_body(status: int, content_type: bytes, content: bytes) -> Any:
+    if not content:
+        return None
+    if b"json" in content_type.lower():
+        try:
+            return decode_json(content)
+        except ValueError:
+            if status >= 400:
+                return content.decode("utf-8", "replace")
+            raise ApiError(status, UNEXPECTED_RESPONSE, "the server sent invalid JSON") from None
+    return content.decode("utf-8", "replace")
+
+
+def _api_error(status: int, body: Any) -> ApiError:
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), str):
+        return ApiError(status, error["code"], str(error.get("message") or error["code"]),
+                        error.get("details"))
+    snippet = body if isinstance(body, str) else jsonlib.dumps(body, default=str)
+    snippet = (snippet or "").strip()[:200]
+    return ApiError(status, UNEXPECTED_RESPONSE,
+                    f"HTTP {status}" + (f": {snippet}" if snippet else ""), None)
