@@ -108,6 +108,9 @@ class AuthSettings(_Section):
     throttle_minutes: float = Field(15.0, gt=0)
     max_failures_per_login: int = Field(5, ge=1)
     max_failures_per_address: int = Field(30, ge=1)
+    #: A token's caller is remembered this long, seconds (0: ask the database each time).
+    #: Revoking in one bgserver is seen there at once, by the others within this time.
+    cache_seconds: float = Field(1.0, ge=0, le=60)
 
 
 class ContractSettings(_Section):

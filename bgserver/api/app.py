@@ -33,9 +33,9 @@ class ApiServices:
 
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings) -> "ApiServices":
-        return cls(database, bus, clock, settings,
-                   AuthService(database, clock, settings.auth),
-                   UserService(database, clock),
+        auth = AuthService(database, clock, settings.auth)
+        return cls(database, bus, clock, settings, auth,
+                   UserService(database, clock, on_revoke=auth.cache.clear),
                    ContractService(database, clock, settings.contracts),
                    ParamService(database, clock),
                    MoneyService(database, clock),

@@ -8,7 +8,8 @@ and a restart logs nobody out.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,33 @@ def new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+class CallerCache:
+    """Callers by token for a moment, so that a busy client costs no database work for
+    authentication on every request. Any revocation here empties it."""
+
+    def __init__(self, reactor: Any, seconds: float, size: int = 10_000):
+        self.reactor = reactor
+        self.seconds = seconds
+        self.size = size
+        self._callers: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+
+    def get(self, token: str) -> Caller | None:
+        found = self._callers.get(store.token_hash(token))
+        if found is None or found[0] <= self.reactor.seconds():
+            return None
+        return found[1]
+
+    def put(self, token: str, caller: Caller) -> None:
+        if self.seconds <= 0:
+            return
+        self._callers[store.token_hash(token)] = (self.reactor.seconds() + self.seconds, caller)
+        while len(self._callers) > self.size:
+            self._callers.popitem(last=False)
+
+    def clear(self) -> None:
+        self._callers.clear()
+
+
 @dataclass(frozen=True)
 class Session:
     token: str
@@ -44,6 +72,7 @@ class AuthService:
         self.database = database
         self.clock = clock
         self.settings = settings
+        self.cache = CallerCache(clock.reactor, settings.cache_seconds)
 
     # -- operators' logins -------------------------------------------------------------
 
@@ -83,6 +112,7 @@ class AuthService:
         return Session(token, expires_at)
 
     async def logout(self, caller: Caller) -> None:
+        self.cache.clear()
         if caller.session_id is not None:
             await self.database.run("logout", store.revoke_session, caller.session_id,
                                     self.clock.now())
@@ -93,6 +123,9 @@ class AuthService:
         """The caller behind a bearer token (session or API key), or 401."""
         if not token:
             raise Unauthenticated("authentication required")
+        caller = self.cache.get(token)
+        if caller is not None:
+            return replace(caller, address=address)
         now = self.clock.now()
         if token.startswith(API_KEY_PREFIX):
             caller = await self.database.run("authenticate_api_key", self._api_key_caller,
@@ -102,8 +135,8 @@ class AuthService:
                                              token, now)
         if caller is None:
             raise Unauthenticated("invalid or expired token")
-        return Caller(caller.kind, caller.id, caller.name, caller.permissions, caller.groups,
-                      caller.session_id, address)
+        self.cache.put(token, caller)
+        return replace(caller, address=address)
 
     def _session_caller(self, conn, token: str, now: datetime) -> Caller | None:
         row = store.session_by_token(conn, token)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy.engine import Connection
 
@@ -29,41 +30,46 @@ def visible(conn: Connection, caller: Caller, contract_id: int, *, lock: bool = 
     return row
 
 
-def book(conn: Connection, caller: Caller, contract_id: int, kind: str, amount: Decimal,
+def book(conn: Connection, caller: Caller, contract, kind: str, amount: Decimal,
          day: date, today: date, now: datetime) -> Decimal:
-    """Book a movement (the contract is locked by the caller); returns the new balance.
-    A closed month refuses it unless the caller may edit closed periods."""
+    """Book a movement on ``contract`` (a row :func:`visible` locked); returns the new
+    balance. A closed month refuses it unless the caller may edit closed periods."""
     month = store.month_of(day)
     if store.is_closed(conn, month) and not caller.can("period.edit_closed"):
         raise Conflict(f"{month:%Y-%m} is closed", {"month": f"{month:%Y-%m}"})
-    delta = store.add_to_balance(conn, contract_id, kind, amount, day)
-    balance = enforce_limit(conn, contract_id, today, now)
+    delta = store.add_to_balance(conn, contract.id, kind, amount, day)
+    balance = enforce_limit(conn, contract.id, today, now,
+                            SimpleNamespace(**{**contract._asdict(),
+                                               "balance": contract.balance + delta}))
     emit(conn, "balance.changed", {"balance": balance, "change": delta,
                                    "month": f"{month:%Y-%m}"},
-         occurred_at=now, contract_id=contract_id)
+         occurred_at=now, contract_id=contract.id)
     return balance
 
 
-def effective_limit(conn: Connection, contract_id: int, own_limit: Decimal,
-                    today: date) -> Decimal:
-    temporary = store.temporary_limit_of(conn, contract_id)
-    return temporary.limit if temporary is not None and temporary.until >= today else own_limit
+def below_limit(conn: Connection, contract, today: date) -> bool:
+    """A temporary limit (a promised payment) can only lower the limit, for its days."""
+    if contract.mode != "prepaid" or contract.balance >= contract.limit:
+        return False
+    temporary = store.temporary_limit_of(conn, contract.id)
+    return temporary is None or temporary.until < today or contract.balance < temporary.limit
 
 
-def enforce_limit(conn: Connection, contract_id: int, today: date, now: datetime) -> Decimal:
+def enforce_limit(conn: Connection, contract_id: int, today: date, now: datetime,
+                  contract=None) -> Decimal:
     """Block a prepaid contract whose balance is below its limit; free one blocked for its
-    balance once the balance is back (or it became postpaid). Returns the balance."""
-    row = contract_store.find_for(conn, contract_id, None, lock=True)
-    limit = effective_limit(conn, contract_id, row.limit, today)
-    below = row.mode == "prepaid" and row.balance < limit
+    balance once the balance is back (or it became postpaid). Returns the balance.
+    ``contract``: its locked row, when the caller has it at hand."""
+    row = contract or contract_store.find_for(conn, contract_id, None, lock=True)
+    below = below_limit(conn, row, today)
     if row.status == "active" and below:
         statuses.change(conn, LIMITS, contract_id, "blocked", "balance", today,
-                        f"balance {row.balance} below the limit {limit}", today, now)
+                        f"balance {row.balance} below the limit", today, now)
     elif row.status == "blocked" and not below:
         current = status_store.current(conn, contract_id)
         if current is not None and current.reason == "balance":
             statuses.change(conn, LIMITS, contract_id, "active", None, today,
-                            f"balance {row.balance} back within the limit {limit}", today, now)
+                            f"balance {row.balance} back within the limit", today, now)
     return row.balance
 
 

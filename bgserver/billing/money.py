@@ -69,7 +69,7 @@ class MoneyService:
             return view(dict(row._mapping))
 
         def create(conn):
-            ledger.visible(conn, caller, contract_id, lock=True)
+            locked = ledger.visible(conn, caller, contract_id, lock=True)
             replay = earlier(conn)
             if replay is not None:
                 return replay, False
@@ -87,8 +87,8 @@ class MoneyService:
                 values.update(idempotency_scope=scope, idempotency_key=idempotency_key,
                               request_hash=request_hash)
             movement_id = store.insert_movement(conn, movement, values)
-            balance = ledger.book(conn, caller, contract_id, KIND[kind], body.amount, day,
-                                  today, now)
+            balance = ledger.book(conn, caller, locked, KIND[kind], body.amount, day, today,
+                                  now)
             created = view(store.get_movement(conn, movement, movement_id, contract_id))
             audit.record(conn, caller, f"{kind}.create", kind, movement_id, now=now,
                          after=created, contract_id=contract_id)
@@ -114,7 +114,7 @@ class MoneyService:
         today, now = self.clock.today(), self.clock.now()
 
         def delete(conn):
-            ledger.visible(conn, caller, contract_id, lock=True)
+            locked = ledger.visible(conn, caller, contract_id, lock=True)
             before = store.get_movement(conn, payment, payment_id, contract_id)
             if before is None:
                 raise NotFound("no such payment")
@@ -122,8 +122,8 @@ class MoneyService:
                 raise Conflict("the payment is deleted already")
             store.mark_payment_deleted(conn, payment_id, now, actor_values(caller, "deleted_by_"),
                                        body.reason)
-            ledger.book(conn, caller, contract_id, "payments", -before["amount"],
-                        before["date"], today, now)
+            ledger.book(conn, caller, locked, "payments", -before["amount"], before["date"],
+                        today, now)
             after = view(store.get_movement(conn, payment, payment_id, contract_id))
             audit.record(conn, caller, "payment.delete", "payment", payment_id, now=now,
                          before=view(before), after=after, contract_id=contract_id)

@@ -38,9 +38,11 @@ def _check_permissions(permissions: list[str]) -> None:
 
 
 class UserService:
-    def __init__(self, database: Any, clock: Any):
+    def __init__(self, database: Any, clock: Any, on_revoke: Any = None):
         self.database = database
         self.clock = clock
+        #: Called after a change that may take rights away (the callers cache forgets).
+        self.on_revoke = on_revoke or (lambda: None)
 
     # -- operators ---------------------------------------------------------------------
 
@@ -109,7 +111,10 @@ class UserService:
                          after={**after, **({"password": "changed"} if password_hash else {})})
             return after
 
-        return await self.database.run("update_operator", change)
+        try:
+            return await self.database.run("update_operator", change)
+        finally:
+            self.on_revoke()
 
     # -- roles -------------------------------------------------------------------------
 
@@ -146,7 +151,10 @@ class UserService:
                          after=after)
             return after
 
-        return await self.database.run("update_role", change)
+        try:
+            return await self.database.run("update_role", change)
+        finally:
+            self.on_revoke()
 
     # -- API keys ----------------------------------------------------------------------
 
@@ -184,4 +192,7 @@ class UserService:
                          before=before, after=after)
             return after
 
-        return await self.database.run("revoke_api_key", revoke)
+        try:
+            return await self.database.run("revoke_api_key", revoke)
+        finally:
+            self.on_revoke()
