@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--contracts", type=int, default=1000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--driver", default="pymysql", choices=["pymysql", "mysqldb"],
+                   help="mysqldb: the C client (pip install mysqlclient), for comparison")
     args = p.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package wrk)")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(db.stop)
         port, bare_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BG_")}
-        env.update(BG_DATABASE__URL=db.create_database(),
+        env.update(BG_DATABASE__URL=db.create_database().replace("+pymysql", f"+{args.driver}"),
                    BG_SERVER__LISTEN=f"tcp:{port}:interface=127.0.0.1",
                    BG_ADMIN_PASSWORD="bench-admin-password")
         subprocess.run([str(BIN / "bgbilling"), "init"], cwd=workdir, env=env, check=True,
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bgserver {base} key {key} ids {min(ids)}..{max(ids)}", flush=True)
             while os.path.exists(pause):
                 time.sleep(0.5)
-        print(f"one bgserver on MariaDB, {len(ids)} contracts, wrk -t{args.threads} "
+        print(f"one bgserver on MariaDB ({args.driver}), {len(ids)} contracts, wrk -t{args.threads} "
               f"-c{args.connections} -d{args.seconds}s")
         results = {}
         for name, method in (("POST payments", "POST"), ("GET contract", "GET")):

@@ -48,7 +48,8 @@ class DatabaseSettings(_Section):
             url = make_url(value)
         except ArgumentError as exc:
             raise ValueError(f"not a database URL: {exc}") from None
-        if url.drivername not in ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql"):
+        if url.drivername not in ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql",
+                                  "mysql+mysqldb", "mariadb+mysqldb"):
             raise ValueError("use sqlite:///path or mysql+pymysql://user:password@host/db")
         return value
 

@@ -86,6 +86,9 @@ class OutboxRelay(Service):
         self._loop: LoopingCall | None = None
         self._running = False
         self._again = False
+        #: After failed passes (database away) the relay waits longer, up to a minute.
+        self._failures = 0
+        self._resume_at = 0.0
 
     def startService(self) -> None:
         super().startService()
@@ -101,7 +104,7 @@ class OutboxRelay(Service):
 
     def wake(self) -> None:
         """Start a pass, or ask the running one to go round once more."""
-        if not self.running:
+        if not self.running or self.database.reactor.seconds() < self._resume_at:
             return
         if self._running:
             self._again = True
@@ -118,23 +121,34 @@ class OutboxRelay(Service):
     @inlineCallbacks
     def _pass(self):
         try:
-            while True:
-                events = yield self.database.run(
-                    "outbox_claim", claim_batch, self.holder, self.clock.now(), self.batch)
-                if not events:
-                    return
-                results = yield DeferredList([self.bus.publish(e) for e in events],
-                                             consumeErrors=True)
-                published = [e.id for e, (ok, _) in zip(events, results) if ok]
-                failures = [r for ok, r in results if not ok]
-                yield self.database.run("outbox_finish", finish_batch, self.holder,
-                                        published, self.clock.now())
-                if failures:
-                    log.warn("event relay: {failed} of {total} events not published ({reason});"
-                             " will retry", failed=len(failures), total=len(events),
-                             reason=failures[0].getErrorMessage())
-                    return
-                if len(events) < self.batch:
-                    return
-        except Exception as exc:  # keep relaying on the next pass whatever this one hit
-            log.warn("event relay pass failed: {error}", error=repr(exc))
+            yield self._relay()
+        except Exception as exc:  # keep relaying on a later pass whatever this one hit
+            self._failures += 1
+            pause = min(self.interval * 2 ** self._failures, 60.0)
+            self._resume_at = self.database.reactor.seconds() + pause
+            log.warn("event relay pass failed ({error}); next try in {pause:.0f}s",
+                     error=repr(exc), pause=pause)
+        else:
+            self._failures = 0
+
+    @inlineCallbacks
+    def _relay(self):
+        """Publish batch after batch until none is left or the bus refuses some."""
+        while True:
+            events = yield self.database.run(
+                "outbox_claim", claim_batch, self.holder, self.clock.now(), self.batch)
+            if not events:
+                return
+            results = yield DeferredList([self.bus.publish(e) for e in events],
+                                         consumeErrors=True)
+            published = [e.id for e, (ok, _) in zip(events, results) if ok]
+            failures = [r for ok, r in results if not ok]
+            yield self.database.run("outbox_finish", finish_batch, self.holder,
+                                    published, self.clock.now())
+            if failures:
+                log.warn("event relay: {failed} of {total} events not published ({reason});"
+                         " will retry", failed=len(failures), total=len(events),
+                         reason=failures[0].getErrorMessage())
+                return
+            if len(events) < self.batch:
+                return

@@ -99,8 +99,8 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         pool_reset_on_return=None,
         pool_size=settings.threads, max_overflow=2, pool_timeout=settings.connect_timeout,
         isolation_level="READ COMMITTED",
-        connect_args={"connect_timeout": settings.connect_timeout, "charset": "utf8mb4",
-                      "read_timeout": 60, "write_timeout": 60},
+        connect_args={"connect_timeout": max(1, round(settings.connect_timeout)),
+                      "charset": "utf8mb4", "read_timeout": 60, "write_timeout": 60},
     )
 
 

@@ -326,3 +326,24 @@ async def test_openapi_describes_every_route_with_its_permission(sqlite_api):
     login = doc["paths"]["/api/v1/auth/login"]["post"]
     assert login["security"] == []
     assert doc["components"]["schemas"]["LoginRequest"]["required"] == ["login", "password"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_revocation_is_seen_at_once_here_and_within_the_cache_time_elsewhere(
+        api, fake_reactor):
+    from tests.support.api import ApiHarness
+    other = ApiHarness(api.services.database, api.services.clock)  # a second bgserver
+    try:
+        admin = await api.admin()
+        token, user = await api.operator({"contract.read"})
+        assert (await other.call("GET", "/api/v1/me", token=token))[0] == 200  # now cached
+        assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200
+        status, _, _ = await api.call("PATCH", f"/api/v1/users/{user['id']}", token=admin,
+                                      json={"status": "disabled"})
+        assert status == 200
+        assert (await api.call("GET", "/api/v1/me", token=token))[0] == 401
+        assert (await other.call("GET", "/api/v1/me", token=token))[0] == 200
+        fake_reactor.advance(api.settings.auth.cache_seconds)
+        assert (await other.call("GET", "/api/v1/me", token=token))[0] == 401
+    finally:
+        await other.aclose()

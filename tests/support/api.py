@@ -8,6 +8,7 @@ from typing import Any
 import pytest_twisted
 import treq
 from twisted.internet import reactor
+from twisted.internet.defer import ensureDeferred
 from twisted.web.client import HTTPConnectionPool
 
 from bgserver.api.app import ApiServices, build_api
@@ -34,9 +35,13 @@ class ApiHarness:
         self.url = f"http://127.0.0.1:{self.port.getHost().port}"
         self.pool = HTTPConnectionPool(reactor, persistent=True)
 
+    async def aclose(self) -> None:
+        await self.pool.closeCachedConnections()
+        await self.port.stopListening()
+
     def close(self) -> None:
-        pytest_twisted.blockon(self.pool.closeCachedConnections())
-        pytest_twisted.blockon(self.port.stopListening())
+        """For fixtures (outside the reactor's greenlet); tests await :meth:`aclose`."""
+        pytest_twisted.blockon(ensureDeferred(self.aclose()))
 
     async def call(self, method: str, path: str, token: str | None = None, json: Any = None,
                    data: bytes | None = None, headers: dict[str, str] | None = None):

@@ -9,6 +9,7 @@ from bgserver.events import Event, type_matches
 from bgserver.events.bus import BrokerUnavailable, EventBus
 from bgserver.events.local import LocalBus
 from bgserver.events.outbox import OutboxRelay, emit, pending_count
+from bgserver.storage.database import DatabaseUnavailable
 from tests.support.waiting import sleep, wait_until
 
 
@@ -96,3 +97,27 @@ async def test_local_bus_drops_duplicate_deliveries(clock):
     await bus.publish(event)
     await sleep(0.01)
     assert got == [event]
+
+
+@pytest_twisted.ensureDeferred
+async def test_relay_backs_off_while_the_database_is_away(sqlite_database, clock):
+    calls = []
+
+    def unavailable(*args, **kwargs):
+        calls.append(reactor.seconds())
+        return fail(DatabaseUnavailable("down"))
+
+    relay = OutboxRelay(sqlite_database, FlakyBus(), clock, "relay-1", interval=0.05)
+    real_run = sqlite_database.run
+    sqlite_database.run = unavailable
+    relay.startService()
+    try:
+        await sleep(1.0)
+        # 0.05 s interval; waits of 0.1, 0.2, 0.4, 0.8 s after each failure: 4 or 5 tries
+        assert 3 <= len(calls) <= 6
+        sqlite_database.run = real_run
+        await sqlite_database.run("emit", emit, "t.x", {}, occurred_at=clock.now())
+        await wait_until(lambda: relay._failures == 0, timeout=5)
+    finally:
+        sqlite_database.run = real_run
+        relay.stopService()
