@@ -15,7 +15,6 @@ from typing import Any
 
 from twisted.application import strports
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import ensureDeferred
 from twisted.logger import Logger
 
 from bgserver.api.app import ApiServices, build_api

@@ -49,6 +49,30 @@ def activemq(tmp_path_factory):
     broker.stop()
 
 
+@pytest.fixture
+def own_mariadb(tmp_path):
+    """A MariaDB of this test's own, started, for tests that stop and restart it."""
+    try:
+        server = MariaDB(tmp_path / "own-mariadb")
+    except ServiceMissing as exc:
+        unavailable(str(exc))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_activemq(tmp_path):
+    """An ActiveMQ of this test's own, started, for tests that stop and restart it."""
+    try:
+        broker = ActiveMQ(tmp_path / "own-activemq")
+    except ServiceMissing as exc:
+        unavailable(str(exc))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
 def db_url(request, tmp_path):
     """A new empty database, on each of the two stores."""

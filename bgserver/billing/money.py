@@ -12,7 +12,6 @@ import hashlib
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 
 from bgserver.billing import audit, ledger

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from bgserver.storage.schema import (balance, charge, charge_type, contract, payment,
-                                     payment_type, period, temporary_limit)
+from bgserver.storage.schema import (balance, charge_type, contract, payment, payment_type,
+                                     period, temporary_limit)
 
 ZERO = Decimal("0.00")
 #: The column of the monthly row that each kind of movement adds to.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 import pytest_twisted
 from sqlalchemy import select
 from twisted.internet.defer import ensureDeferred, gatherResults
@@ -13,7 +12,6 @@ from twisted.logger import globalLogPublisher
 
 from bgserver.storage.schema import audit, auth_session, login_attempt
 from bgshared.api.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC, READ_ONLY
-from tests.support.api import SETUP
 
 SAMPLE_BODIES = {
     "/api/v1/users": {"login": "x-user", "password": "long enough"},

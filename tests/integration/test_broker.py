@@ -11,7 +11,6 @@ from twisted.python.threadable import isInIOThread
 from bgserver.events import Event
 from bgserver.events.outbox import OutboxRelay, emit, pending_count
 from bgserver.events.stomp import StompBus
-from tests.support.services import ActiveMQ, ServiceMissing
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.activemq
@@ -100,13 +99,8 @@ async def test_publish_fails_cleanly_without_a_broker(clock):
 
 
 @pytest_twisted.ensureDeferred
-async def test_no_event_is_lost_while_the_broker_is_down(database, clock, tmp_path):
-    try:
-        broker = ActiveMQ(tmp_path / "broker")
-    except ServiceMissing as exc:
-        from tests.conftest import unavailable
-        unavailable(str(exc))
-    broker.start()
+async def test_no_event_is_lost_while_the_broker_is_down(database, clock, own_activemq):
+    broker = own_activemq
     publisher = make_bus(broker)
     consumer = make_bus(broker, client_id="provisioning-test")
     inbox = Inbox()
@@ -137,4 +131,3 @@ async def test_no_event_is_lost_while_the_broker_is_down(database, clock, tmp_pa
         relay.stopService()
         await publisher.stopService()
         await consumer.stopService()
-        broker.stop()

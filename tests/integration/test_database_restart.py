@@ -15,18 +15,13 @@ from sqlalchemy import create_engine, func, select
 from bgserver.storage.schema import balance, contract, payment
 from tests.support.processes import (CLEAN_STOP, BillingProcess, base_env, call_json, run_cli,
                                      wait_http)
-from tests.support.services import MariaDB, ServiceMissing, free_port
+from tests.support.services import free_port
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
 
-def test_payments_survive_a_database_restart(tmp_path):
-    from tests.conftest import unavailable
-    try:
-        db = MariaDB(tmp_path / "mariadb")
-    except ServiceMissing as exc:
-        unavailable(str(exc))
-    db.start()
+def test_payments_survive_a_database_restart(own_mariadb, tmp_path):
+    db = own_mariadb
     url = db.create_database()
     port = free_port()
     env = base_env(BG_DATABASE__URL=url, BG_ADMIN_PASSWORD="admin-pass-1",
@@ -85,4 +80,3 @@ def test_payments_survive_a_database_restart(tmp_path):
     assert stored == (len(amounts), total)
     assert month_payments == total and current == total
     assert "unhandled error" not in server.log()  # never a 500
-    db.stop()

@@ -3,7 +3,7 @@ and MariaDB. Every amount is checked to the kopeck with exact Decimals."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from twisted.internet.defer import ensureDeferred, gatherResults
 
 from bgserver.billing import ledger, statuses
-from bgserver.storage.schema import audit, balance, contract_status, outbox, payment
+from bgserver.storage.schema import audit, outbox, payment
 from bgshared.api.permissions import PERMISSIONS
 
 D = Decimal

@@ -97,14 +97,8 @@ def test_a_wrong_setting_stops_start_up_naming_the_key(tmp_path):
     assert "server.lissten: unknown key" in process.log()
 
 
-def test_health_answers_503_while_the_database_is_down(tmp_path):
-    from tests.conftest import unavailable
-    from tests.support.services import MariaDB, ServiceMissing
-    try:
-        db = MariaDB(tmp_path / "own-mariadb")
-    except ServiceMissing as exc:
-        unavailable(str(exc))
-    db.start()
+def test_health_answers_503_while_the_database_is_down(own_mariadb, tmp_path):
+    db = own_mariadb
     port = free_port()
     env = base_env(BG_DATABASE__URL=db.create_database(), BG_DATABASE__CONNECT_TIMEOUT="1",
                    BG_SERVER__LISTEN=f"tcp:{port}:interface=127.0.0.1")
@@ -124,7 +118,6 @@ def test_health_answers_503_while_the_database_is_down(tmp_path):
                                        "events": {"broker": "local", "connected": True}})
     finally:
         assert server.stop() == CLEAN_STOP
-        db.stop()
 
 
 def test_two_bgservers_on_one_mariadb_act_as_one(mariadb, tmp_path):

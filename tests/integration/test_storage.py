@@ -164,24 +164,14 @@ def test_other_errors_are_not_retried(sqlite_database):
 
 
 @pytest.mark.mariadb
-def test_unavailable_after_retries_then_back_by_itself(tmp_path):
-    from tests.conftest import unavailable
-    from tests.support.services import MariaDB, ServiceMissing
-    try:
-        server = MariaDB(tmp_path / "own-mariadb")
-    except ServiceMissing as exc:
-        unavailable(str(exc))
-    server.start()
-    try:
-        database = Database(Settings().with_overrides(database={
-            "url": server.create_database(), "retries": 3, "connect_timeout": 1}).database)
-        database.backoff = 0.01
-        assert database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar()) == 1
-        server.stop()
-        with pytest.raises(DatabaseUnavailable):
-            database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar())
-        server.start()
-        assert database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar()) == 1
-        database.engine.dispose()
-    finally:
-        server.stop()
+def test_unavailable_after_retries_then_back_by_itself(own_mariadb):
+    database = Database(Settings().with_overrides(database={
+        "url": own_mariadb.create_database(), "retries": 3, "connect_timeout": 1}).database)
+    database.backoff = 0.01
+    assert database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar()) == 1
+    own_mariadb.stop()
+    with pytest.raises(DatabaseUnavailable):
+        database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar())
+    own_mariadb.start()
+    assert database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar()) == 1
+    database.engine.dispose()
