@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, select, union, update
 from sqlalchemy.engine import Connection
 
 from bgserver.storage import params as param_store
@@ -103,9 +103,12 @@ def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | N
     conditions = []
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(or_(contract.c.number.like(escaped + "%", escape="\\"),
-                              contract.c.title.like(escaped + "%", escape="\\"),
-                              param_store.search_condition(q)))
+        # one indexed look-up per field, united (an OR would make the database scan)
+        matches = union(
+            select(contract.c.id).where(contract.c.number.like(escaped + "%", escape="\\")),
+            select(contract.c.id).where(contract.c.title.like(escaped + "%", escape="\\")),
+            param_store.search_ids(q)).subquery()
+        conditions.append(contract.c.id.in_(select(matches.c.id)))
     if after_id is not None:
         conditions.append(contract.c.id > after_id)
     visible = _visible(groups)

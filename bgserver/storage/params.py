@@ -134,15 +134,20 @@ def _like_prefix(text: str):
     return contract_param.c.search.like(escaped + "%", escape="\\")
 
 
-def search_condition(q: str):
-    """A condition on ``contract.c.id``: the contract has a value starting with ``q``
-    (case-insensitive). A phone-like ``q`` also matches phones stored as ``+digits``."""
+def search_ids(q: str):
+    """The ids of contracts with a value starting with ``q`` (case-insensitive), by the
+    index on ``search``. A phone-like ``q`` also matches phones stored as ``+digits``."""
     text = q.strip().lower()[:SEARCH_CHARS]
     forms = [_like_prefix(text)]
     digits = re.sub(r"[^0-9]", "", text)
     if digits and re.fullmatch(r"\+?[0-9 ().-]+", text) and "+" + digits != text:
         forms.append(_like_prefix("+" + digits))
-    return contract.c.id.in_(select(contract_param.c.contract_id).where(or_(*forms)))
+    return select(contract_param.c.contract_id).where(or_(*forms))
+
+
+def search_condition(q: str):
+    """A condition on ``contract.c.id``: the contract has a value starting with ``q``."""
+    return contract.c.id.in_(search_ids(q))
 
 
 # -- history ---------------------------------------------------------------------------
