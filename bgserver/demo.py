@@ -9,14 +9,24 @@ from decimal import Decimal
 from bgserver.billing.access import system_caller
 from bgserver.billing.contracts import ContractService
 from bgserver.billing.money import MoneyService
+from bgserver.billing.params import ParamService
 from bgserver.billing.passwords import generate_password
 from bgserver.storage import contracts as contract_store
-from bgshared.api.models import (ContractCreate, ContractGroupCreate, MovementCreate, RoleCreate,
-                                  UserCreate)
+from bgshared.api.models import (ContractCreate, ContractGroupCreate, MovementCreate,
+                                  ParamDefinitionCreate, RoleCreate, UserCreate)
 from bgshared.api.permissions import READ_ONLY
 
 DEMO = system_caller("demo")
 CONTRACTS = 300
+PARAMS = (
+    ("address", "Connection address", "address", {"cabinet_read": True}),
+    ("phone", "Contact phone", "phone", {"cabinet_read": True, "cabinet_write": True,
+                                         "history": True}),
+    ("email", "E-mail for invoices", "email", {"cabinet_read": True, "cabinet_write": True,
+                                               "history": True}),
+    ("connection", "Connection type", "list", {"options": ["fiber", "copper", "radio"]}),
+    ("passport", "Passport", "text", {"history": True}),
+)
 GROUPS = ("Moscow", "Saint Petersburg", "Corporate")
 STREETS = ("Lenina", "Mira", "Sadovaya", "Tverskaya", "Pushkina", "Gagarina")
 NAMES = ("Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev",
@@ -40,6 +50,10 @@ async def populate(database, clock, users, settings) -> int:
     print(f"demo operator 'operator' (group {GROUPS[0]} only); password (shown once): "
           f"{password}")
     money = MoneyService(database, clock)
+    params = ParamService(database, clock)
+    for key, title, kind, extra in PARAMS:
+        await params.create_definition(DEMO, ParamDefinitionCreate(
+            key=key, title=title, type=kind, **extra))
     rng = random.Random(7)
     today = clock.today()
     first = (today.replace(day=1) - timedelta(days=62)).replace(day=1)
@@ -52,9 +66,19 @@ async def populate(database, clock, users, settings) -> int:
             title=title, person_type="company" if company else "person",
             mode="postpaid" if company else "prepaid", date_from=first,
             groups=[groups[2 if company else n % 2]["id"]]))
+        street, house = rng.choice(STREETS), rng.randint(1, 120)
+        await params.set_value(DEMO, created["id"], "address", {
+            "city": "Moscow", "street": f"{street} st.", "house": str(house),
+            "flat": str(rng.randint(1, 200))})
+        await params.set_value(DEMO, created["id"], "phone",
+                               f"+7 495 {rng.randint(100, 999)}-{rng.randint(10, 99)}-"
+                               f"{rng.randint(10, 99)}")
+        await params.set_value(DEMO, created["id"], "connection",
+                               rng.choice(("fiber", "fiber", "copper", "radio")))
         await _money_history(money, rng, created["id"], first, today, company)
     print(f"demo data: {len(GROUPS)} contract groups, roles operator and readonly, "
-          f"{CONTRACTS} contracts with three months of payments and charges")
+          f"{len(PARAMS)} parameters, {CONTRACTS} contracts with three months of payments "
+          "and charges")
     return 0
 
 

@@ -161,6 +161,9 @@ async def test_a_deleted_payment_is_kept_with_who_and_why(api):
     assert deleted["deleted_at"] and deleted["delete_reason"] == "wrong contract"
     assert deleted["deleted_by_actor_type"] == "operator"
     assert (await d.balance())["payments"] == "2.00"
+    [event] = api.services.database.run_sync("events", lambda c: c.execute(
+        select(outbox.c.payload).where(outbox.c.type == "payment.deleted")).scalars().all())
+    assert '"reason":"wrong contract"' in event and '"amount":"40.00"' in event
     status, _, _ = await d.call("DELETE", f"/payments/{first['id']}", {"reason": "again"})
     assert status == 409
     assert (await d.call("DELETE", f"/payments/{first['id']}", {}))[0] == 422
