@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from bgshared import wire
-from bgshared.api import errors as codes
 
 
 class ApiError(Exception):
@@ -22,7 +21,3 @@ class ApiError(Exception):
 
 def error_body(code: str, message: str, details: Any = None) -> bytes:
     return wire.dumps({"error": {"code": code, "message": message, "details": details}}).encode()
-
-
-def not_found(what: str = "no such resource") -> ApiError:
-    return ApiError(404, codes.NOT_FOUND, what)

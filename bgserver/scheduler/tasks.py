@@ -8,6 +8,8 @@ from typing import Any, Awaitable, Callable
 
 from bgserver.events import outbox
 
+LOGIN_ATTEMPTS_DAYS = 30
+
 
 @dataclass(frozen=True)
 class TaskContext:
@@ -67,6 +69,15 @@ async def expire_temporary_limits(context: TaskContext) -> dict[str, Any]:
     return {"expired": expired}
 
 
+async def prune_login_attempts(context: TaskContext) -> dict[str, Any]:
+    """Login attempts are kept a month: long enough to look into an attack."""
+    from bgserver.storage import access  # noqa: PLC0415
+    before = context.clock.now() - timedelta(days=LOGIN_ATTEMPTS_DAYS)
+    deleted = await context.database.run("prune_login_attempts", access.prune_login_attempts,
+                                         before)
+    return {"deleted": deleted}
+
+
 def builtin_tasks() -> TaskRegistry:
     registry = TaskRegistry()
     registry.register(Task("outbox.prune", "Prune published events", "30 3 * * *", prune_outbox))
@@ -74,4 +85,6 @@ def builtin_tasks() -> TaskRegistry:
                            "1 0 * * *", apply_statuses))
     registry.register(Task("contracts.expire_temporary_limits", "End temporary limits",
                            "2 0 * * *", expire_temporary_limits))
+    registry.register(Task("auth.prune_login_attempts", "Prune old login attempts",
+                           "40 3 * * *", prune_login_attempts))
     return registry

@@ -32,8 +32,6 @@ log = Logger()
 #: MySQL/MariaDB error codes worth another attempt: deadlock, lock wait timeout, server
 #: gone away, lost connection, cannot connect, server shutting down.
 RETRY_MYSQL_CODES = frozenset({1213, 1205, 2006, 2013, 2003, 1053})
-#: Of those, the ones that mean the server is not there (rather than contention).
-UNAVAILABLE_MYSQL_CODES = frozenset({2006, 2013, 2003, 1053})
 
 
 class DatabaseUnavailable(Exception):

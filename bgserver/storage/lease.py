@@ -37,8 +37,3 @@ def acquire(conn: Connection, name: str, holder: str, now: datetime, seconds: fl
 def release(conn: Connection, name: str, holder: str) -> None:
     conn.execute(delete(lease).where(lease.c.name == name, lease.c.holder == holder))
 
-
-def holder_of(conn: Connection, name: str, now: datetime) -> str | None:
-    row = conn.execute(select(lease.c.holder, lease.c.expires_at)
-                       .where(lease.c.name == name)).first()
-    return row.holder if row is not None and row.expires_at > now else None

@@ -68,11 +68,6 @@ def balance_row(conn: Connection, contract_id: int, month: date) -> dict[str, An
             "charges": ZERO, "usage": ZERO, "outgoing": carried}
 
 
-def balance_rows(conn: Connection, contract_id: int) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(select(balance).where(
-        balance.c.contract_id == contract_id).order_by(balance.c.month))]
-
-
 def current_balance(conn: Connection, contract_id: int) -> Decimal:
     return conn.execute(select(contract.c.balance).where(contract.c.id == contract_id)
                         ).scalar_one()

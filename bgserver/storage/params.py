@@ -15,12 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from bgserver.storage.schema import (
-    contract,
-    contract_param,
-    contract_param_history,
-    param_definition,
-)
+from bgserver.storage.schema import contract_param, contract_param_history, param_definition
 
 SEARCH_CHARS = 191
 
@@ -143,11 +138,6 @@ def search_ids(q: str):
     if digits and re.fullmatch(r"\+?[0-9 ().-]+", text) and "+" + digits != text:
         forms.append(_like_prefix("+" + digits))
     return select(contract_param.c.contract_id).where(or_(*forms))
-
-
-def search_condition(q: str):
-    """A condition on ``contract.c.id``: the contract has a value starting with ``q``."""
-    return contract.c.id.in_(search_ids(q))
 
 
 # -- history ---------------------------------------------------------------------------
