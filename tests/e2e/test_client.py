@@ -17,16 +17,8 @@ from twisted.web.server import NOT_DONE_YET, Site
 from bgshared.api import errors as codes
 from bgshared.client import (UNEXPECTED_RESPONSE, ApiError, BillingClient, ServerUnreachable,
                              decode_json, encode_json)
-from tests.e2e.server import ADMIN_PASSWORD, BillingServer
+from tests.e2e.server import ADMIN_PASSWORD
 from tests.support.services import free_port
-
-
-@pytest.fixture(scope="module")
-def billing_server(tmp_path_factory):
-    server = BillingServer(tmp_path_factory.mktemp("bgbilling"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
