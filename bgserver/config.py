@@ -110,7 +110,8 @@ class AuthSettings(_Section):
     max_failures_per_login: int = Field(5, ge=1)
     max_failures_per_address: int = Field(30, ge=1)
     #: A token's caller is remembered this long, seconds (0: ask the database each time).
-    #: Revoking in one bgserver is seen there at once, by the others within this time.
+    #: A revocation clears it at once on its bgserver, on the others when the
+    #: ``access.revoked`` event arrives, and in any case after this time.
     cache_seconds: float = Field(1.0, ge=0, le=60)
 
 

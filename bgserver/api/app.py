@@ -34,6 +34,8 @@ class ApiServices:
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings) -> "ApiServices":
         auth = AuthService(database, clock, settings.auth)
+        # rights taken away on any bgserver: every one forgets the callers it remembers
+        bus.subscribe("access.revoked", lambda event: auth.cache.clear())
         return cls(database, bus, clock, settings, auth,
                    UserService(database, clock, on_revoke=auth.cache.clear),
                    ContractService(database, clock, settings.contracts),

@@ -20,6 +20,7 @@ from bgserver.billing.access import ALL_PERMISSIONS, Caller
 from bgserver.billing.errors import TooManyAttempts, Unauthenticated
 from bgserver.billing.passwords import DUMMY_HASH, verify_password
 from bgserver.config import AuthSettings
+from bgserver.events.outbox import emit
 from bgserver.storage import access as store
 
 log = Logger()
@@ -113,9 +114,15 @@ class AuthService:
 
     async def logout(self, caller: Caller) -> None:
         self.cache.clear()
-        if caller.session_id is not None:
-            await self.database.run("logout", store.revoke_session, caller.session_id,
-                                    self.clock.now())
+        if caller.session_id is None:
+            return
+        now = self.clock.now()
+
+        def end(conn):
+            store.revoke_session(conn, caller.session_id, now)
+            emit(conn, "access.revoked", {"session_id": caller.session_id}, occurred_at=now)
+
+        await self.database.run("logout", end)
 
     # -- every request -----------------------------------------------------------------
 

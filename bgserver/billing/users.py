@@ -12,9 +12,16 @@ from bgserver.billing.access import Caller
 from bgserver.billing.auth import API_KEY_PREFIX, new_token
 from bgserver.billing.errors import Conflict, Invalid, NotFound
 from bgserver.billing.passwords import hash_password
+from bgserver.events.outbox import emit
 from bgserver.storage import access as store
 from bgshared.api.models import ApiKeyCreate, RoleCreate, RolePatch, UserCreate, UserPatch
 from bgshared.api.permissions import PERMISSIONS
+
+
+def revoked(conn, now, **what: int) -> None:
+    """Tell every bgserver to forget the callers it remembers (``CallerCache``): rights
+    were taken away."""
+    emit(conn, "access.revoked", what, occurred_at=now)
 
 
 def _role_ids(conn, names: list[str]) -> list[int]:
@@ -105,6 +112,8 @@ class UserService:
             if body.status == "disabled" or password_hash is not None:
                 # a disabled operator, or one whose password changed, is signed out at once
                 store.revoke_operator_sessions(conn, operator_id, now)
+            if (body.status, body.roles, body.groups, password_hash) != (None,) * 4:
+                revoked(conn, now, operator_id=operator_id)
             after = store.get_operator(conn, operator_id)
             audit.record(conn, caller, "operator.update", "operator", operator_id, now=now,
                          before=before,
@@ -146,6 +155,7 @@ class UserService:
             if before["builtin"]:
                 raise Conflict("the built-in role holds every permission and cannot change")
             store.set_role_permissions(conn, role_id, body.permissions)
+            revoked(conn, now, role_id=role_id)
             after = store.get_role(conn, role_id)
             audit.record(conn, caller, "role.update", "role", role_id, now=now, before=before,
                          after=after)
@@ -187,6 +197,7 @@ class UserService:
             if before is None:
                 raise NotFound("no such API key")
             store.revoke_api_key(conn, key_id, now)
+            revoked(conn, now, api_key_id=key_id)
             after = store.get_api_key(conn, key_id)
             audit.record(conn, caller, "api_key.revoke", "api_key", key_id, now=now,
                          before=before, after=after)
