@@ -37,7 +37,7 @@ def book(conn: Connection, caller: Caller, contract, kind: str, amount: Decimal,
     month = store.month_of(day)
     if store.is_closed(conn, month) and not caller.can("period.edit_closed"):
         raise Conflict(f"{month:%Y-%m} is closed", {"month": f"{month:%Y-%m}"})
-    delta = store.add_to_balance(conn, contract.id, kind, amount, day)
+    delta = store.add_to_balance(conn, contract.id, kind, amount, day, today)
     balance = enforce_limit(conn, contract.id, today, now,
                             SimpleNamespace(**{**contract._asdict(),
                                                "balance": contract.balance + delta}))

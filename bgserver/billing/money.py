@@ -88,7 +88,8 @@ class MoneyService:
             movement_id = store.insert_movement(conn, movement, values)
             balance = ledger.book(conn, caller, locked, KIND[kind], body.amount, day, today,
                                   now)
-            created = view(store.get_movement(conn, movement, movement_id, contract_id))
+            # the row as stored, without reading it back: every column not set is empty
+            created = view({**{c.name: None for c in movement.c}, **values, "id": movement_id})
             audit.record(conn, caller, f"{kind}.create", kind, movement_id, now=now,
                          after=created, contract_id=contract_id)
             emit(conn, f"{kind}.created", {f"{kind}_id": movement_id, "amount": body.amount,

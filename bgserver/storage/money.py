@@ -25,14 +25,17 @@ def month_of(day: date) -> date:
 # -- the contract's balance --------------------------------------------------------------
 
 def add_to_balance(conn: Connection, contract_id: int, kind: str, amount: Decimal,
-                   day: date) -> Decimal:
+                   day: date, today: date) -> Decimal:
     """Book ``amount`` in the ``kind`` column of ``day``'s month (negative: undo), carry the
-    change into every later month and the current balance; returns the change of balance."""
+    change into every later month and the current balance; returns the change of balance.
+    The contract is locked by the caller, so the month row cannot appear meanwhile."""
     month = month_of(day)
     delta = amount if kind == "payments" else -amount
-    row = conn.execute(select(balance.c.month).where(
-        balance.c.contract_id == contract_id, balance.c.month == month)).first()
-    if row is None:
+    updated = conn.execute(update(balance).where(balance.c.contract_id == contract_id,
+                                                 balance.c.month == month)
+                           .values({kind: balance.c[kind] + amount,
+                                    "outgoing": balance.c.outgoing + delta})).rowcount
+    if not updated:
         incoming = conn.execute(select(balance.c.outgoing).where(
             balance.c.contract_id == contract_id, balance.c.month < month)
             .order_by(balance.c.month.desc()).limit(1)).scalar() or ZERO
@@ -41,15 +44,11 @@ def add_to_balance(conn: Connection, contract_id: int, kind: str, amount: Decima
         conn.execute(insert(balance).values(contract_id=contract_id, month=month,
                                             incoming=incoming, outgoing=incoming + delta,
                                             **values))
-    else:
+    if month < month_of(today):  # nothing is booked in months to come
         conn.execute(update(balance).where(balance.c.contract_id == contract_id,
-                                           balance.c.month == month)
-                     .values({kind: balance.c[kind] + amount,
-                              "outgoing": balance.c.outgoing + delta}))
-    conn.execute(update(balance).where(balance.c.contract_id == contract_id,
-                                       balance.c.month > month)
-                 .values(incoming=balance.c.incoming + delta,
-                         outgoing=balance.c.outgoing + delta))
+                                           balance.c.month > month)
+                     .values(incoming=balance.c.incoming + delta,
+                             outgoing=balance.c.outgoing + delta))
     conn.execute(update(contract).where(contract.c.id == contract_id)
                  .values(balance=contract.c.balance + delta))
     return delta
