@@ -27,48 +27,42 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def mariadb(tmp_path_factory):
+def started(service_class, base):
+    """A MariaDB or ActiveMQ of its own in ``base``, running."""
     try:
-        server = MariaDB(tmp_path_factory.mktemp("mariadb"))
+        service = service_class(base)
     except ServiceMissing as exc:
         unavailable(str(exc))
-    server.start()
+    service.start()
+    return service
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory):
+    server = started(MariaDB, tmp_path_factory.mktemp("mariadb"))
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def activemq(tmp_path_factory):
-    try:
-        broker = ActiveMQ(tmp_path_factory.mktemp("activemq"))
-    except ServiceMissing as exc:
-        unavailable(str(exc))
-    broker.start()
+    broker = started(ActiveMQ, tmp_path_factory.mktemp("activemq"))
     yield broker
     broker.stop()
 
 
 @pytest.fixture
 def own_mariadb(tmp_path):
-    """A MariaDB of this test's own, started, for tests that stop and restart it."""
-    try:
-        server = MariaDB(tmp_path / "own-mariadb")
-    except ServiceMissing as exc:
-        unavailable(str(exc))
-    server.start()
+    """A MariaDB of this test's own, for tests that stop and restart it."""
+    server = started(MariaDB, tmp_path / "own-mariadb")
     yield server
     server.stop()
 
 
 @pytest.fixture
 def own_activemq(tmp_path):
-    """An ActiveMQ of this test's own, started, for tests that stop and restart it."""
-    try:
-        broker = ActiveMQ(tmp_path / "own-activemq")
-    except ServiceMissing as exc:
-        unavailable(str(exc))
-    broker.start()
+    """An ActiveMQ of this test's own, for tests that stop and restart it."""
+    broker = started(ActiveMQ, tmp_path / "own-activemq")
     yield broker
     broker.stop()
 
