@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from bgserver.billing.access import Caller
+from bgserver.storage.database import insert_later
 from bgserver.storage.schema import audit
 from bgshared import wire
 
@@ -37,11 +37,11 @@ def _dump(value: dict[str, Any] | None) -> str | None:
 def record(conn: Connection, caller: Caller, action: str, object_type: str,
            object_id: Any, *, now: datetime, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None, contract_id: int | None = None) -> None:
-    conn.execute(insert(audit).values(
-        at=now, actor_type=caller.kind, actor_id=caller.id, actor_name=caller.name,
-        action=action, object_type=object_type,
-        object_id=None if object_id is None else str(object_id), contract_id=contract_id,
-        before=_dump(before), after=_dump(after), address=caller.address))
+    insert_later(conn, audit, {
+        "at": now, "actor_type": caller.kind, "actor_id": caller.id, "actor_name": caller.name,
+        "action": action, "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id), "contract_id": contract_id,
+        "before": _dump(before), "after": _dump(after), "address": caller.address})
 
 
 class AuditService:

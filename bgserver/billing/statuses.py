@@ -14,6 +14,7 @@ from bgserver.billing.access import Caller, system_caller
 from bgserver.billing.errors import Conflict, Invalid
 from bgserver.events.outbox import emit
 from bgserver.storage import statuses as store
+from bgserver.storage.database import savepoint
 
 STATUSES = ("active", "blocked", "suspended", "closed")
 SCHEDULER = system_caller("scheduler")
@@ -76,7 +77,7 @@ def apply_due(conn: Connection, today: date, now: datetime) -> int:
     applied = 0
     for row in store.due(conn, today):
         try:
-            with conn.begin_nested():
+            with savepoint(conn):
                 store.mark_applied(conn, row.id)
                 _apply(conn, SCHEDULER, row.contract_id, row.id, row.status, row.reason,
                        row.date_from, row.comment, now, strict=False)

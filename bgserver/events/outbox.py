@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 from twisted.application.service import Service
 from twisted.internet.defer import DeferredList, inlineCallbacks
@@ -13,7 +13,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from bgserver.events import Event
-from bgserver.storage.database import Database, mark_events
+from bgserver.storage.database import Database, insert_later, mark_events
 from bgserver.storage.schema import outbox
 
 log = Logger()
@@ -26,9 +26,9 @@ def emit(conn: Connection, event_type: str, data: dict[str, Any], *, occurred_at
          contract_id: int | None = None) -> Event:
     """Store an event in the caller's transaction: it exists if and only if the change does."""
     event = Event(type=event_type, occurred_at=occurred_at, data=data, contract_id=contract_id)
-    conn.execute(insert(outbox).values(
-        event_id=event.id, type=event.type, contract_id=contract_id,
-        occurred_at=occurred_at, payload=event.to_json()))
+    insert_later(conn, outbox, {"event_id": event.id, "type": event.type,
+                                "contract_id": contract_id, "occurred_at": occurred_at,
+                                "payload": event.to_json()})
     mark_events(conn)
     return event
 

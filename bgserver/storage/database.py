@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Table, create_engine, event, insert, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
@@ -157,8 +158,10 @@ class Database(Service):
                     if readonly:
                         conn.execution_options(bg_readonly=True)
                     conn.info.pop("bg_events", None)
+                    conn.info.pop(PENDING, None)  # left by a failed attempt
                     with conn.begin():
                         result = fn(conn, *args, **kwargs)
+                        flush_pending(conn)
                     emitted = conn.info.pop("bg_events", None)
                 if emitted:
                     for callback in self._after_commit:
@@ -186,3 +189,45 @@ class Database(Service):
 def mark_events(conn: Connection) -> None:
     """Note on the connection that this unit of work wrote to the outbox."""
     conn.info["bg_events"] = True
+
+
+PENDING = "bg_pending_rows"
+
+
+def insert_later(conn: Connection, table: Table, row: dict[str, Any]) -> None:
+    """Queue a row that nothing reads back in this unit of work (an event, an audit row):
+    the queued rows go in at the end of the unit, one statement per table, instead of one
+    round trip each."""
+    conn.info.setdefault(PENDING, []).append((table, row))
+
+
+def flush_pending(conn: Connection) -> None:
+    pending = conn.info.pop(PENDING, None)
+    if not pending:
+        return
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for table, row in pending:
+        by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        conn.execute(insert(table), rows)
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """``conn.begin_nested()`` for units that queue rows: what was queued before is written
+    first; what was queued inside is dropped if the savepoint rolls back."""
+    flush_pending(conn)
+    with conn.begin_nested():
+        try:
+            yield
+            flush_pending(conn)
+        except BaseException:
+            conn.info.pop(PENDING, None)
+            raise
+
+
+@event.listens_for(Engine, "savepoint")
+def _no_savepoint_over_queued_rows(conn, name) -> None:
+    if conn.info.get(PENDING):
+        raise RuntimeError("rows are queued: use storage.database.savepoint(), "
+                           "not conn.begin_nested()")

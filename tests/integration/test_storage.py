@@ -175,3 +175,27 @@ def test_unavailable_after_retries_then_back_by_itself(own_mariadb):
     own_mariadb.start()
     assert database.run_sync("ping", lambda c: c.execute(text("SELECT 1")).scalar()) == 1
     database.engine.dispose()
+
+
+def test_queued_rows_follow_their_savepoints(database):
+    from bgserver.storage.database import insert_later, savepoint
+    from bgserver.storage.schema import lease
+
+    def unit(conn):
+        now = datetime.now(timezone.utc)
+        insert_later(conn, lease, {"name": "before", "holder": "x", "expires_at": now})
+        try:
+            with savepoint(conn):
+                insert_later(conn, lease, {"name": "inside", "holder": "x", "expires_at": now})
+                raise ValueError("rolled back")
+        except ValueError:
+            pass
+        with savepoint(conn):
+            insert_later(conn, lease, {"name": "kept", "holder": "x", "expires_at": now})
+        insert_later(conn, lease, {"name": "after", "holder": "x", "expires_at": now})
+        with pytest.raises(RuntimeError, match="rows are queued"):
+            conn.begin_nested()
+
+    database.run_sync("queued", unit)
+    names = database.run_sync("names", lambda c: sorted(c.execute(select(lease.c.name)).scalars()))
+    assert names == ["after", "before", "kept"]
