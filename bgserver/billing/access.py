@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bgshared.api.permissions import PERMISSIONS
 
@@ -21,6 +22,12 @@ class Caller:
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def actor(self, prefix: str = "") -> dict[str, Any]:
+        """The columns that keep who did something (``actor_type``, ``actor_id``,
+        ``actor_name``, or with a prefix such as ``deleted_by_``)."""
+        return {f"{prefix}actor_type": self.kind, f"{prefix}actor_id": self.id,
+                f"{prefix}actor_name": self.name}
 
     def sees(self, contract_groups: set[int] | frozenset[int]) -> bool:
         """A caller limited to groups sees a contract that is in at least one of them."""

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from bgserver.billing.access import Caller
+from bgserver.billing.paging import page, page_size
+from bgserver.storage import audit as store
 from bgserver.storage.database import insert_later
 from bgserver.storage.schema import audit
 from bgshared import wire
@@ -38,8 +40,7 @@ def record(conn: Connection, caller: Caller, action: str, object_type: str,
            object_id: Any, *, now: datetime, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None, contract_id: int | None = None) -> None:
     insert_later(conn, audit, {
-        "at": now, "actor_type": caller.kind, "actor_id": caller.id, "actor_name": caller.name,
-        "action": action, "object_type": object_type,
+        "at": now, **caller.actor(), "action": action, "object_type": object_type,
         "object_id": None if object_id is None else str(object_id), "contract_id": contract_id,
         "before": _dump(before), "after": _dump(after), "address": caller.address})
 
@@ -52,11 +53,8 @@ class AuditService:
 
     async def search(self, caller: Caller, *, before_id: int | None, limit: int,
                      **filters: Any) -> dict[str, Any]:
-        from bgserver.storage import audit as store  # noqa: PLC0415 - store beside its writer
-        limit = max(1, min(limit, 500))
+        size = page_size(limit)
         rows = await self.database.run("search_audit", store.search, groups=caller.groups,
-                                       before_id=before_id, limit=limit + 1, readonly=True,
+                                       before_id=before_id, limit=size + 1, readonly=True,
                                        **filters)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {"items": rows, "next_cursor": str(rows[-1]["id"]) if more else None}
+        return page(rows, size)

@@ -9,6 +9,7 @@ from twisted.internet import threads
 from bgserver.billing import audit, ledger, statuses
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Forbidden, Invalid, NotFound
+from bgserver.billing.paging import page, page_size
 from bgserver.billing.passwords import hash_password
 from bgserver.config import ContractSettings
 from bgserver.events.outbox import emit
@@ -17,7 +18,6 @@ from bgserver.storage import contracts as store
 from bgserver.storage import statuses as status_store
 from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch, StatusChange
 
-MAX_PAGE = 500
 
 
 class ContractService:
@@ -69,16 +69,14 @@ class ContractService:
 
     async def search(self, caller: Caller, q: str | None, cursor: str | None,
                      limit: int) -> dict[str, Any]:
-        limit = max(1, min(limit, MAX_PAGE))
+        size = page_size(limit)
         try:
             after_id = int(cursor) if cursor else None
         except ValueError:
             raise Invalid("bad cursor", {"cursor": cursor}) from None
         rows = await self.database.run("search_contracts", store.search_contracts, q or None,
-                                       caller.groups, after_id, limit + 1, readonly=True)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {"items": rows, "next_cursor": str(rows[-1]["id"]) if more else None}
+                                       caller.groups, after_id, size + 1, readonly=True)
+        return page(rows, size)
 
     # -- changing ----------------------------------------------------------------------
 

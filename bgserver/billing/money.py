@@ -17,16 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from bgserver.billing import audit, ledger
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Invalid, NotFound
+from bgserver.billing.paging import page, page_size
 from bgserver.events.outbox import emit
 from bgserver.storage import money as store
 from bgserver.storage.schema import charge, payment
-from bgserver.storage.statuses import actor_values
 from bgshared import wire
 from bgshared.api.models import MovementCreate, MovementTypeCreate, PaymentDelete, TemporaryLimit
 
 MOVEMENTS = {"payment": payment, "charge": charge}
 KIND = {"payment": "payments", "charge": "charges"}
-MAX_PAGE = 500
 
 
 def view(row: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +80,7 @@ class MoneyService:
                                {"external_id": body.external_id})
             values = {"contract_id": contract_id, "amount": body.amount, "type_id": kind_row.id,
                       "date": day, "comment": body.comment, "created_at": now,
-                      "external_id": body.external_id, **actor_values(caller)}
+                      "external_id": body.external_id, **caller.actor()}
             if idempotency_key is not None:
                 values.update(idempotency_scope=scope, idempotency_key=idempotency_key,
                               request_hash=request_hash)
@@ -120,7 +119,7 @@ class MoneyService:
                 raise NotFound("no such payment")
             if before["deleted_at"] is not None:
                 raise Conflict("the payment is deleted already")
-            store.mark_payment_deleted(conn, payment_id, now, actor_values(caller, "deleted_by_"),
+            store.mark_payment_deleted(conn, payment_id, now, caller.actor("deleted_by_"),
                                        body.reason)
             ledger.book(conn, caller, locked, "payments", -before["amount"], before["date"],
                         today, now)
@@ -137,17 +136,15 @@ class MoneyService:
     async def list(self, caller: Caller, contract_id: int, kind: str, since: date | None,
                    until: date | None, cursor: int | None, limit: int,
                    with_deleted: bool = False) -> dict[str, Any]:
-        limit = max(1, min(limit, MAX_PAGE))
+        size = page_size(limit)
 
         def read(conn):
             ledger.visible(conn, caller, contract_id)
             return store.list_movements(conn, MOVEMENTS[kind], contract_id, since, until,
-                                        cursor, limit + 1, with_deleted)
+                                        cursor, size + 1, with_deleted)
 
         rows = await self.database.run(f"list_{kind}s", read, readonly=True)
-        more = len(rows) > limit
-        rows = [view(r) for r in rows[:limit]]
-        return {"items": rows, "next_cursor": str(rows[-1]["id"]) if more else None}
+        return page([view(r) for r in rows], size)
 
     # -- the balance -------------------------------------------------------------------
 
@@ -175,7 +172,7 @@ class MoneyService:
             before = store.temporary_limit_of(conn, contract_id)
             store.set_temporary_limit(conn, contract_id, {
                 "limit": body.limit, "until": body.until, "created_at": now,
-                **actor_values(caller)})
+                **caller.actor()})
             ledger.enforce_limit(conn, contract_id, today, now)
             after = {"limit": body.limit, "until": body.until}
             audit.record(conn, caller, "contract.temporary_limit", "contract", contract_id,
@@ -231,7 +228,7 @@ class MoneyService:
         def close(conn):
             if store.is_closed(conn, month):
                 raise Conflict(f"{month:%Y-%m} is closed already")
-            store.close_month(conn, month, now, actor_values(caller))
+            store.close_month(conn, month, now, caller.actor())
             audit.record(conn, caller, "period.close", "period", f"{month:%Y-%m}", now=now,
                          after={"month": f"{month:%Y-%m}"})
             return {"month": f"{month:%Y-%m}", "closed_at": now, "closed_by": caller.name}

@@ -240,8 +240,7 @@ class ParamService:
                 store.set_value(conn, contract_id, param_id, text, now,
                                 search=search_text(param_type, text))
             if definition["history"]:
-                store.insert_history(conn, contract_id, param_id, text, now, caller.kind,
-                                     caller.id, caller.name)
+                store.insert_history(conn, contract_id, param_id, text, now, caller.actor())
             before = store.decode(param_type, current["value"] if current else None)
             after = store.decode(param_type, text)
             audit.record(conn, caller, "contract.param_set", "contract_param", key, now=now,

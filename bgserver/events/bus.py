@@ -37,6 +37,10 @@ class SeenIds:
             self._ids.popitem(last=False)
         return True
 
+    def forget(self, event_id: str) -> None:
+        """An event whose handling failed may come again and must then be handled."""
+        self._ids.pop(event_id, None)
+
 
 class Subscription:
     def __init__(self, pattern: str, handler: Handler, durable: str | None = None):
@@ -58,7 +62,7 @@ class Subscription:
         d = maybeDeferred(self.handler, event)
 
         def failed(failure):
-            self.seen._ids.pop(event.id, None)
+            self.seen.forget(event.id)
             log.failure("event handler for {pattern} failed on {type} {id}", failure,
                         pattern=self.pattern, type=event.type, id=event.id)
             return failure

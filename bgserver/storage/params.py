@@ -143,11 +143,10 @@ def search_ids(q: str):
 # -- history ---------------------------------------------------------------------------
 
 def insert_history(conn: Connection, contract_id: int, param_id: int, value: str | None,
-                   changed_at: datetime, actor_type: str, actor_id: int | None,
-                   actor_name: str) -> None:
+                   changed_at: datetime, actor: dict[str, Any]) -> None:
     conn.execute(insert(contract_param_history).values(
         contract_id=contract_id, param_id=param_id, value=value, changed_at=changed_at,
-        actor_type=actor_type, actor_id=actor_id, actor_name=actor_name))
+        **actor))
 
 
 def history(conn: Connection, contract_id: int, definition: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,11 +12,6 @@ from bgserver.billing.access import Caller
 from bgserver.storage.schema import contract, contract_status
 
 
-def actor_values(caller: Caller, prefix: str = "") -> dict[str, Any]:
-    return {f"{prefix}actor_type": caller.kind, f"{prefix}actor_id": caller.id,
-            f"{prefix}actor_name": caller.name}
-
-
 def current(conn: Connection, contract_id: int):
     """The period in force: the latest applied one."""
     return current_before(conn, contract_id, None)
@@ -37,7 +32,7 @@ def insert_period(conn: Connection, contract_id: int, status: str, reason: str |
                   now: datetime) -> int:
     return conn.execute(insert(contract_status).values(
         contract_id=contract_id, status=status, reason=reason, date_from=day, comment=comment,
-        applied=applied, created_at=now, **actor_values(caller))).inserted_primary_key[0]
+        applied=applied, created_at=now, **caller.actor())).inserted_primary_key[0]
 
 
 def close_period(conn: Connection, period_id: int, last_day: date) -> None:

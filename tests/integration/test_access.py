@@ -223,14 +223,8 @@ async def test_a_read_only_api_key_reads_contracts_and_is_refused_every_write(ap
 @pytest_twisted.ensureDeferred
 async def test_a_contract_outside_the_callers_groups_is_not_found(api):
     admin = await api.admin()
-    north = (await api.call("POST", "/api/v1/contract-groups", token=admin,
-                            json={"title": "North"}))[1]
-    south = (await api.call("POST", "/api/v1/contract-groups", token=admin,
-                            json={"title": "South"}))[1]
-    ours = (await api.call("POST", "/api/v1/contracts", token=admin,
-                           json={"title": "North client", "groups": [north["id"]]}))[1]
-    theirs = (await api.call("POST", "/api/v1/contracts", token=admin,
-                             json={"title": "South client", "groups": [south["id"]]}))[1]
+    made = await api.north_and_south(admin)
+    north, south, ours, theirs = made.north, made.south, made.ours, made.theirs
     token, _ = await api.operator({"contract.read", "contract.write", "audit.read"},
                                   groups=[north["id"]])
     assert (await api.call("GET", f"/api/v1/contracts/{ours['id']}", token=token))[0] == 200

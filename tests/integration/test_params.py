@@ -247,14 +247,8 @@ async def test_unknown_param_or_contract_is_404(api):
 @pytest_twisted.ensureDeferred
 async def test_a_contract_outside_the_operators_groups_is_not_found(api):
     admin = await api.admin()
-    north = (await api.call("POST", "/api/v1/contract-groups", token=admin,
-                            json={"title": "North"}))[1]
-    south = (await api.call("POST", "/api/v1/contract-groups", token=admin,
-                            json={"title": "South"}))[1]
-    ours = (await api.call("POST", "/api/v1/contracts", token=admin,
-                           json={"title": "N", "groups": [north["id"]]}))[1]["id"]
-    theirs = (await api.call("POST", "/api/v1/contracts", token=admin,
-                             json={"title": "S", "groups": [south["id"]]}))[1]["id"]
+    made = await api.north_and_south(admin)
+    north, ours, theirs = made.north, made.ours["id"], made.theirs["id"]
     await define(api, admin, "note", "text", history=True)
     await api.call("PUT", f"/api/v1/contracts/{theirs}/params/note", token=admin,
                    json={"value": "secret"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 from typing import Any
 
 import pytest_twisted
@@ -76,6 +77,18 @@ class ApiHarness:
             login=f"op{n}", name=f"Operator {n}", password=password, roles=roles,
             groups=groups or []))
         return await self.login(user["login"], password), user
+
+    async def north_and_south(self, token: str) -> SimpleNamespace:
+        """Two contract groups with a contract in each: ``north``, ``south``, ``ours`` (in
+        North) and ``theirs`` (in South), as the API returned them."""
+        made = {}
+        for group in ("north", "south"):
+            made[group] = (await self.call("POST", "/api/v1/contract-groups", token=token,
+                                           json={"title": group.title()}))[1]
+        for name, group in (("ours", "north"), ("theirs", "south")):
+            made[name] = (await self.call("POST", "/api/v1/contracts", token=token, json={
+                "title": f"{group.title()} client", "groups": [made[group]["id"]]}))[1]
+        return SimpleNamespace(**made)
 
     async def admin(self) -> str:
         return (await self.operator(set(PERMISSIONS)))[0]
