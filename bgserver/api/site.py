@@ -44,7 +44,8 @@ class BillingSite(Site):
     requestFactory = BillingRequest
 
     def __init__(self, resource, reactor, max_body_bytes: int = 1_048_576):
-        super().__init__(resource, reactor=reactor)
+        # the API speaks JSON: no parsing of form bodies into request.args
+        super().__init__(resource, reactor=reactor, parsePOSTFormSubmission=False)
         self.max_body_bytes = max_body_bytes
         self.displayTracebacks = False
 

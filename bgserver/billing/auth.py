@@ -11,10 +11,12 @@ import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from twisted.internet import threads
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from bgserver.billing.access import ALL_PERMISSIONS, Caller
 from bgserver.billing.errors import TooManyAttempts, Unauthenticated
@@ -37,13 +39,17 @@ def new_token(prefix: str) -> str:
 
 class CallerCache:
     """Callers by token for a moment, so that a busy client costs no database work for
-    authentication on every request. Any revocation here empties it."""
+    authentication on every request. Any revocation here empties it. Requests with one
+    token that miss together share one look-up."""
 
     def __init__(self, reactor: Any, seconds: float, size: int = 10_000):
         self.reactor = reactor
         self.seconds = seconds
         self.size = size
         self._callers: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+        self._loading: dict[str, list[Deferred]] = {}
+        #: Counts revocations: a look-up that began before one is not remembered.
+        self._generation = 0
 
     def get(self, token: str) -> Caller | None:
         found = self._callers.get(store.token_hash(token))
@@ -51,14 +57,40 @@ class CallerCache:
             return None
         return found[1]
 
-    def put(self, token: str, caller: Caller) -> None:
+    def load(self, token: str,
+             lookup: Callable[[], Awaitable[Caller | None]]) -> "Deferred[Caller | None]":
+        """``lookup()``'s caller, remembered; joins a look-up of the same token under way."""
+        key = store.token_hash(token)
+        answer: Deferred = Deferred()
+        waiting = self._loading.get(key)
+        if waiting is not None:
+            waiting.append(answer)
+            return answer
+        self._loading[key] = [answer]
+        generation = self._generation
+
+        def settle(result):
+            if not isinstance(result, Failure) and result is not None \
+                    and generation == self._generation:
+                self._put(key, result)
+            for waiter in self._loading.pop(key):
+                if isinstance(result, Failure):
+                    waiter.errback(result)
+                else:
+                    waiter.callback(result)
+
+        ensureDeferred(lookup()).addBoth(settle)
+        return answer
+
+    def _put(self, key: str, caller: Caller) -> None:
         if self.seconds <= 0:
             return
-        self._callers[store.token_hash(token)] = (self.reactor.seconds() + self.seconds, caller)
+        self._callers[key] = (self.reactor.seconds() + self.seconds, caller)
         while len(self._callers) > self.size:
             self._callers.popitem(last=False)
 
     def clear(self) -> None:
+        self._generation += 1
         self._callers.clear()
 
 
@@ -130,20 +162,19 @@ class AuthService:
         """The caller behind a bearer token (session or API key), or 401."""
         if not token:
             raise Unauthenticated("authentication required")
-        caller = self.cache.get(token)
-        if caller is not None:
-            return replace(caller, address=address)
-        now = self.clock.now()
-        if token.startswith(API_KEY_PREFIX):
-            caller = await self.database.run("authenticate_api_key", self._api_key_caller,
-                                             token, now)
-        else:
-            caller = await self.database.run("authenticate_session", self._session_caller,
-                                             token, now)
+        caller = self.cache.get(token) or await self.cache.load(
+            token, lambda: self._lookup(token))
         if caller is None:
             raise Unauthenticated("invalid or expired token")
-        self.cache.put(token, caller)
         return replace(caller, address=address)
+
+    async def _lookup(self, token: str) -> Caller | None:
+        now = self.clock.now()
+        if token.startswith(API_KEY_PREFIX):
+            return await self.database.run("authenticate_api_key", self._api_key_caller,
+                                           token, now)
+        return await self.database.run("authenticate_session", self._session_caller,
+                                       token, now)
 
     def _session_caller(self, conn, token: str, now: datetime) -> Caller | None:
         row = store.session_by_token(conn, token)

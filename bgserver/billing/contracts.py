@@ -16,6 +16,7 @@ from bgserver.events.outbox import emit
 from bgserver.storage import access as access_store
 from bgserver.storage import contracts as store
 from bgserver.storage import statuses as status_store
+from bgserver.storage.batching import Batcher
 from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch, StatusChange
 
 
@@ -25,6 +26,8 @@ class ContractService:
         self.database = database
         self.clock = clock
         self.settings = settings
+        # contract cards asked for while the database is busy are read together
+        self._reads = Batcher(self._read_many)
 
     # -- numbers -----------------------------------------------------------------------
 
@@ -63,9 +66,12 @@ class ContractService:
     # -- reading -----------------------------------------------------------------------
 
     async def get(self, caller: Caller, contract_id: int) -> dict[str, Any]:
-        view = await self.database.run("get_contract", store.get_contract, contract_id,
-                                       readonly=True)
-        return self._visible(caller, view)
+        return self._visible(caller, await self._reads.submit(contract_id))
+
+    async def _read_many(self, ids: list[int]) -> list[dict[str, Any] | None]:
+        views = await self.database.run("get_contracts", store.get_contracts, ids,
+                                        readonly=True)
+        return [views.get(i) for i in ids]
 
     async def search(self, caller: Caller, q: str | None, cursor: str | None,
                      limit: int) -> dict[str, Any]:

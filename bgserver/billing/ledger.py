@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
@@ -30,21 +31,63 @@ def visible(conn: Connection, caller: Caller, contract_id: int, *, lock: bool = 
     return row
 
 
+def lock_visible(conn: Connection, wanted: list[tuple[Caller, int]]) -> list[Any]:
+    """Lock the contracts of several movements at once; for each (caller, contract id) its
+    locked row, or None where the contract is not there for that caller."""
+    ids = sorted({contract_id for _, contract_id in wanted})
+    rows = contract_store.lock_for_money(conn, ids)
+    groups = (contract_store.groups_of(conn, sorted(rows))
+              if any(caller.groups is not None for caller, _ in wanted) else {})
+    return [rows[contract_id] if contract_id in rows
+            and caller.sees(groups.get(contract_id, ())) else None
+            for caller, contract_id in wanted]
+
+
+def check_open(caller: Caller, day: date, closed_through: date | None) -> None:
+    """A closed month refuses movements unless the caller may edit closed periods."""
+    month = store.month_of(day)
+    if closed_through is not None and month <= closed_through \
+            and not caller.can("period.edit_closed"):
+        raise Conflict(f"{month:%Y-%m} is closed", {"month": f"{month:%Y-%m}"})
+
+
+class Booking(NamedTuple):
+    #: The contract's row, locked (:func:`visible`, :func:`lock_visible`).
+    contract: Any
+    #: ``payments``, ``charges`` or ``usage``.
+    kind: str
+    amount: Decimal
+    day: date
+
+
 def book(conn: Connection, caller: Caller, contract, kind: str, amount: Decimal,
          day: date, today: date, now: datetime) -> Decimal:
-    """Book a movement on ``contract`` (a row :func:`visible` locked); returns the new
-    balance. A closed month refuses it unless the caller may edit closed periods."""
-    month = store.month_of(day)
-    if store.is_closed(conn, month) and not caller.can("period.edit_closed"):
-        raise Conflict(f"{month:%Y-%m} is closed", {"month": f"{month:%Y-%m}"})
-    delta = store.add_to_balance(conn, contract.id, kind, amount, day, today)
-    balance = enforce_limit(conn, contract.id, today, now,
-                            SimpleNamespace(**{**contract._asdict(),
-                                               "balance": contract.balance + delta}))
-    emit(conn, "balance.changed", {"balance": balance, "change": delta,
-                                   "month": f"{month:%Y-%m}"},
-         occurred_at=now, contract_id=contract.id)
-    return balance
+    """Book one movement on a locked contract; returns the new balance."""
+    check_open(caller, day, store.closed_through(conn))
+    return book_many(conn, [Booking(contract, kind, amount, day)], today, now)[0]
+
+
+def book_many(conn: Connection, bookings: list[Booking], today: date,
+              now: datetime) -> list[Decimal]:
+    """Book movements (already checked against closed months) on locked contracts; returns
+    the balance after each. Then each contract's limit is enforced on its final balance."""
+    deltas = store.add_to_balances(conn, [store.BalanceChange(
+        b.contract.id, b.contract.balance, b.kind, b.amount, b.day) for b in bookings], today)
+    balances: dict[int, Decimal] = {}
+    after = []
+    for booking, delta in zip(bookings, deltas):
+        contract_id = booking.contract.id
+        balance = balances.get(contract_id, booking.contract.balance) + delta
+        balances[contract_id] = balance
+        after.append(balance)
+        emit(conn, "balance.changed", {"balance": balance, "change": delta,
+                                       "month": f"{booking.day:%Y-%m}"},
+             occurred_at=now, contract_id=contract_id)
+    rows = {b.contract.id: b.contract for b in bookings}
+    for contract_id, balance in balances.items():
+        enforce_limit(conn, contract_id, today, now,
+                      SimpleNamespace(**{**rows[contract_id]._asdict(), "balance": balance}))
+    return after
 
 
 def below_limit(conn: Connection, contract, today: date) -> bool:

@@ -9,17 +9,19 @@ instead of making a second; an external id is unique per type.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from functools import partial
+from typing import Any, Awaitable, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
 from bgserver.billing import audit, ledger
 from bgserver.billing.access import Caller
-from bgserver.billing.errors import Conflict, Invalid, NotFound
+from bgserver.billing.errors import BillingError, Conflict, Invalid, NotFound
 from bgserver.billing.paging import page, page_size
 from bgserver.events.outbox import emit
 from bgserver.storage import money as store
+from bgserver.storage.batching import Batcher
 from bgserver.storage.schema import charge, payment
 from bgshared import wire
 from bgshared.api.models import MovementCreate, MovementTypeCreate, PaymentDelete, TemporaryLimit
@@ -34,10 +36,46 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in hidden}
 
 
+class Posting(NamedTuple):
+    """A payment or charge asked for, checked as far as it can be without the database."""
+    caller: Caller
+    contract_id: int
+    body: MovementCreate
+    day: date
+    today: date
+    now: datetime
+    #: Whose ``Idempotency-Key`` it is: one caller's keys never meet another's.
+    scope: str
+    idempotency_key: str | None
+    request_hash: str
+
+
+def _marks(posting: Posting) -> list[tuple]:
+    """Two postings with one key or one external id never share a unit of work: the later
+    one then finds the first."""
+    marks: list[tuple] = []
+    if posting.idempotency_key is not None:
+        marks.append(("key", posting.scope, posting.idempotency_key))
+    if posting.body.external_id is not None:
+        marks.append(("external", posting.body.type_id, posting.body.external_id))
+    return marks
+
+
+async def _outcome(work: Awaitable[list[Any]]) -> Any:
+    """The one outcome of a unit of one posting: its result, or the exception it raised."""
+    try:
+        return (await work)[0]
+    except Exception as exc:  # noqa: BLE001 - handed to that posting's request
+        return exc
+
+
 class MoneyService:
     def __init__(self, database: Any, clock: Any):
         self.database = database
         self.clock = clock
+        # payments (charges) that arrive while the database is busy are booked together
+        self._postings = {kind: Batcher(partial(self._post_many, kind), marks=_marks)
+                          for kind in MOVEMENTS}
 
     # -- payments and charges ----------------------------------------------------------
 
@@ -45,67 +83,106 @@ class MoneyService:
                    idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
         """-> (the movement, whether it is new). The same key and body give the first
         movement again; the same key with another body is a conflict."""
-        movement = MOVEMENTS[kind]
         today, now = self.clock.today(), self.clock.now()
         day = body.date or today
         if day > today:
             raise Invalid("the date is in the future", {"date": day})
-        scope = f"{caller.kind}:{caller.id}"
-        request_hash = hashlib.sha256(wire.dumps(
-            [kind, contract_id, body.model_dump(mode="json")]).encode()).hexdigest()
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
             raise Invalid("Idempotency-Key must be 1 to 200 characters")
+        request_hash = hashlib.sha256(wire.dumps(
+            [kind, contract_id, body.model_dump(mode="json")]).encode()).hexdigest()
+        return await self._postings[kind].submit(Posting(
+            caller, contract_id, body, day, today, now, f"{caller.kind}:{caller.id}",
+            idempotency_key, request_hash))
 
-        def earlier(conn) -> dict[str, Any] | None:
-            if idempotency_key is None:
-                return None
-            row = store.by_idempotency_key(conn, movement, scope, idempotency_key)
-            if row is None:
-                return None
-            if row.request_hash != request_hash:
-                raise Conflict("this Idempotency-Key was used for another request")
-            return view(dict(row._mapping))
-
-        def create(conn):
-            locked = ledger.visible(conn, caller, contract_id, lock=True)
-            replay = earlier(conn)
-            if replay is not None:
-                return replay, False
-            kind_row = store.find_type(conn, movement, body.type_id)
-            if kind_row is None:
-                raise Invalid(f"unknown {kind} type", {"type_id": body.type_id})
-            if body.external_id is not None and store.by_external_id(
-                    conn, movement, kind_row.id, body.external_id):
-                raise Conflict(f"external id {body.external_id} is booked already",
-                               {"external_id": body.external_id})
-            values = {"contract_id": contract_id, "amount": body.amount, "type_id": kind_row.id,
-                      "date": day, "comment": body.comment, "created_at": now,
-                      "external_id": body.external_id, **caller.actor()}
-            if idempotency_key is not None:
-                values.update(idempotency_scope=scope, idempotency_key=idempotency_key,
-                              request_hash=request_hash)
-            movement_id = store.insert_movement(conn, movement, values)
-            balance = ledger.book(conn, caller, locked, KIND[kind], body.amount, day, today,
-                                  now)
-            # the row as stored, without reading it back: every column not set is empty
-            created = view({**{c.name: None for c in movement.c}, **values, "id": movement_id})
-            audit.record(conn, caller, f"{kind}.create", kind, movement_id, now=now,
-                         after=created, contract_id=contract_id)
-            emit(conn, f"{kind}.created", {f"{kind}_id": movement_id, "amount": body.amount,
-                                           "type_id": kind_row.id, "date": day,
-                                           "balance": balance},
-                 occurred_at=now, contract_id=contract_id)
-            return created, True
-
+    async def _post_many(self, kind: str, postings: list[Posting]) -> list[Any]:
+        """One unit of work for the postings that came together; if one of them raced a
+        request elsewhere for its key or external id, each goes again on its own."""
         try:
-            return await self.database.run(f"create_{kind}", create)
+            return await self.database.run(f"create_{kind}s", self._create, kind, postings)
         except IntegrityError:
-            # another request took this key or external id between our look and our insert
-            replay = await self.database.run(f"find_{kind}", earlier, readonly=True)
-            if replay is None:
-                raise Conflict(f"external id {body.external_id} is booked already",
-                               {"external_id": body.external_id}) from None
-            return replay, False
+            if len(postings) > 1:
+                return [await _outcome(self._post_many(kind, [p])) for p in postings]
+        # another request took this key or external id between our look and our insert
+        posting = postings[0]
+        replays = await self.database.run(f"find_{kind}", self._replays, kind, postings,
+                                          readonly=True)
+        if replays[0] is None:
+            return [Conflict(f"external id {posting.body.external_id} is booked already",
+                             {"external_id": posting.body.external_id})]
+        return replays
+
+    def _replays(self, conn, kind: str, postings: list[Posting]) -> list[Any]:
+        """For each posting: the movement its ``Idempotency-Key`` made before (with
+        "not new"), a conflict if that key came with another request, or None."""
+        keyed = store.by_idempotency_keys(conn, MOVEMENTS[kind], [
+            (p.scope, p.idempotency_key) for p in postings if p.idempotency_key is not None])
+        outcomes: list[Any] = []
+        for p in postings:
+            row = keyed.get((p.scope, p.idempotency_key))
+            if row is None:
+                outcomes.append(None)
+            elif row.request_hash != p.request_hash:
+                outcomes.append(Conflict("this Idempotency-Key was used for another request"))
+            else:
+                outcomes.append((view(dict(row._mapping)), False))
+        return outcomes
+
+    def _create(self, conn, kind: str, postings: list[Posting]) -> list[Any]:
+        """Book postings in one transaction: each one's checks decide its own outcome,
+        then the valid ones are stored, booked, audited and announced together."""
+        movement = MOVEMENTS[kind]
+        locked = ledger.lock_visible(conn, [(p.caller, p.contract_id) for p in postings])
+        outcomes = self._replays(conn, kind, postings)
+        types = store.find_types(conn, movement, {p.body.type_id for p in postings})
+        external = [(types[p.body.type_id].id, p.body.external_id) for p in postings
+                    if p.body.external_id is not None and p.body.type_id in types]
+        booked = store.booked_external_ids(conn, movement, external)
+        closed_through = store.closed_through(conn)
+        valid: list[tuple[int, Posting, Any]] = []
+        for i, p in enumerate(postings):
+            if locked[i] is None:
+                outcomes[i] = NotFound("no such contract")
+            if outcomes[i] is not None:
+                continue
+            kind_row = types.get(p.body.type_id)
+            try:
+                if kind_row is None:
+                    raise Invalid(f"unknown {kind} type", {"type_id": p.body.type_id})
+                if (kind_row.id, p.body.external_id) in booked:
+                    raise Conflict(f"external id {p.body.external_id} is booked already",
+                                   {"external_id": p.body.external_id})
+                ledger.check_open(p.caller, p.day, closed_through)
+            except BillingError as error:
+                outcomes[i] = error
+                continue
+            valid.append((i, p, kind_row))
+        if not valid:
+            return outcomes
+        rows = [{"contract_id": p.contract_id, "amount": p.body.amount, "type_id": kind_row.id,
+                 "date": p.day, "comment": p.body.comment, "created_at": p.now,
+                 "external_id": p.body.external_id, **p.caller.actor(),
+                 "idempotency_scope": p.scope if p.idempotency_key is not None else None,
+                 "idempotency_key": p.idempotency_key,
+                 "request_hash": p.request_hash if p.idempotency_key is not None else None}
+                for _, p, kind_row in valid]
+        ids = store.insert_movements(conn, movement, rows)
+        first = valid[0][1]
+        balances = ledger.book_many(conn, [ledger.Booking(locked[i], KIND[kind], p.body.amount,
+                                                          p.day) for i, p, _ in valid],
+                                    first.today, first.now)
+        empty = {c.name: None for c in movement.c}
+        for (i, p, kind_row), row, movement_id, balance in zip(valid, rows, ids, balances):
+            # the row as stored, without reading it back: every column not set is empty
+            created = view({**empty, **row, "id": movement_id})
+            audit.record(conn, p.caller, f"{kind}.create", kind, movement_id, now=p.now,
+                         after=created, contract_id=p.contract_id)
+            emit(conn, f"{kind}.created", {f"{kind}_id": movement_id, "amount": p.body.amount,
+                                           "type_id": kind_row.id, "date": p.day,
+                                           "balance": balance},
+                 occurred_at=p.now, contract_id=p.contract_id)
+            outcomes[i] = (created, True)
+        return outcomes
 
     async def delete_payment(self, caller: Caller, contract_id: int, payment_id: int,
                              body: PaymentDelete) -> dict[str, Any]:

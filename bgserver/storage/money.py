@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from bgserver.storage.schema import (balance, charge_type, contract, payment, payment_type,
@@ -24,13 +26,82 @@ def month_of(day: date) -> date:
 
 # -- the contract's balance --------------------------------------------------------------
 
-def add_to_balance(conn: Connection, contract_id: int, kind: str, amount: Decimal,
-                   day: date, today: date) -> Decimal:
-    """Book ``amount`` in the ``kind`` column of ``day``'s month (negative: undo), carry the
-    change into every later month and the current balance; returns the change of balance.
-    The contract is locked by the caller, so the month row cannot appear meanwhile."""
-    month = month_of(day)
-    delta = amount if kind == "payments" else -amount
+def add_to_balances(conn: Connection, changes: list[BalanceChange], today: date) -> list[Decimal]:
+    """Book each change in the ``kind`` column of its day's month (a negative amount
+    undoes), carry it into every later month and the current balance; returns the change
+    of balance of each. The contracts are locked by the caller.
+
+    Changes dated this month, the usual case, take one statement for all contracts: a
+    month row that is not there yet starts from the contract's balance, which is the
+    outgoing of its latest month. A back-dated change takes a few statements of its own.
+    """
+    this_month = month_of(today)
+    deltas: list[Decimal] = []
+    balances: dict[int, Decimal] = {}
+    sums: dict[int, dict[str, Decimal]] = {}
+    for change in changes:
+        delta = change.amount if change.kind == "payments" else -change.amount
+        deltas.append(delta)
+        balances.setdefault(change.contract_id, change.balance)
+        month = month_of(change.day)
+        if month < this_month:
+            _add_to_past_month(conn, change.contract_id, change.kind, change.amount, delta,
+                               month)
+            balances[change.contract_id] += delta
+        else:
+            sums.setdefault(change.contract_id, dict.fromkeys(KINDS, ZERO))[change.kind] += \
+                change.amount
+    totals = {i: ZERO for i in balances}
+    for change, delta in zip(changes, deltas):
+        totals[change.contract_id] += delta
+    if sums:
+        rows = []
+        for contract_id, added in sums.items():
+            incoming = balances[contract_id]
+            rows.append({"contract_id": contract_id, "month": this_month, "incoming": incoming,
+                         **added, "outgoing": incoming + added["payments"] - added["charges"]
+                         - added["usage"]})
+        _add_to_month_rows(conn, rows)
+    conn.execute(update(contract).where(contract.c.id.in_(sorted(totals))).values(
+        balance=contract.c.balance + case(
+            *[(contract.c.id == i, literal(d, contract.c.balance.type))
+              for i, d in sorted(totals.items())],
+            else_=literal(ZERO, contract.c.balance.type))))
+    return deltas
+
+
+class BalanceChange(NamedTuple):
+    contract_id: int
+    #: The contract's balance before these changes (its locked row's).
+    balance: Decimal
+    #: ``payments``, ``charges`` or ``usage``.
+    kind: str
+    amount: Decimal
+    day: date
+
+
+def _add_to_month_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert this month's rows, or add their movements to the rows already there."""
+    if conn.dialect.name == "mysql":
+        upsert = mysql_insert(balance)
+        new = upsert.inserted
+        upsert = upsert.on_duplicate_key_update(
+            {**{k: balance.c[k] + new[k] for k in KINDS},
+             "outgoing": balance.c.outgoing + new.outgoing - new.incoming})
+    else:
+        upsert = sqlite_insert(balance)
+        new = upsert.excluded
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[balance.c.contract_id, balance.c.month],
+            set_={**{k: balance.c[k] + new[k] for k in KINDS},
+                  "outgoing": balance.c.outgoing + new.outgoing - new.incoming})
+    conn.execute(upsert, rows)
+
+
+def _add_to_past_month(conn: Connection, contract_id: int, kind: str, amount: Decimal,
+                       delta: Decimal, month: date) -> None:
+    """A back-dated movement: its month's row (made from the month before if missing) and
+    every later month's row."""
     updated = conn.execute(update(balance).where(balance.c.contract_id == contract_id,
                                                  balance.c.month == month)
                            .values({kind: balance.c[kind] + amount,
@@ -44,14 +115,10 @@ def add_to_balance(conn: Connection, contract_id: int, kind: str, amount: Decima
         conn.execute(insert(balance).values(contract_id=contract_id, month=month,
                                             incoming=incoming, outgoing=incoming + delta,
                                             **values))
-    if month < month_of(today):  # nothing is booked in months to come
-        conn.execute(update(balance).where(balance.c.contract_id == contract_id,
-                                           balance.c.month > month)
-                     .values(incoming=balance.c.incoming + delta,
-                             outgoing=balance.c.outgoing + delta))
-    conn.execute(update(contract).where(contract.c.id == contract_id)
-                 .values(balance=contract.c.balance + delta))
-    return delta
+    conn.execute(update(balance).where(balance.c.contract_id == contract_id,
+                                       balance.c.month > month)
+                 .values(incoming=balance.c.incoming + delta,
+                         outgoing=balance.c.outgoing + delta))
 
 
 def balance_row(conn: Connection, contract_id: int, month: date) -> dict[str, Any]:
@@ -74,10 +141,14 @@ def current_balance(conn: Connection, contract_id: int) -> Decimal:
 
 # -- periods -----------------------------------------------------------------------------
 
+def closed_through(conn: Connection) -> date | None:
+    """The last closed month: closing a month closes every month before it too."""
+    return conn.execute(select(func.max(period.c.month))).scalar()
+
+
 def is_closed(conn: Connection, month: date) -> bool:
-    """Closing a month closes every month before it too."""
-    return conn.execute(select(period.c.month).where(period.c.month >= month).limit(1)
-                        ).first() is not None
+    through = closed_through(conn)
+    return through is not None and month <= through
 
 
 def close_month(conn: Connection, month: date, now: datetime, actor: dict[str, Any]) -> None:
@@ -95,10 +166,25 @@ def type_table(movement: Table) -> Table:
 
 
 def find_type(conn: Connection, movement: Table, type_id: int | None):
+    return find_types(conn, movement, {type_id}).get(type_id)
+
+
+def find_types(conn: Connection, movement: Table, type_ids: set[int | None]) -> dict[int | None, Any]:
+    """Type rows by id; ``None`` stands for the default type. Unknown ids are left out."""
     types = type_table(movement)
-    query = select(types).where(types.c.id == type_id if type_id is not None
-                                else types.c.is_default.is_(True)).limit(1)
-    return conn.execute(query).first()
+    wanted = []
+    if None in type_ids:
+        wanted.append(types.c.is_default.is_(True))
+    ids = sorted(i for i in type_ids if i is not None)
+    if ids:
+        wanted.append(types.c.id.in_(ids))
+    found: dict[int | None, Any] = {}
+    for row in conn.execute(select(types).where(or_(*wanted)).order_by(types.c.id)):
+        if row.id in type_ids:
+            found[row.id] = row
+        if row.is_default and None in type_ids:
+            found.setdefault(None, row)
+    return found
 
 
 def list_types(conn: Connection, movement: Table) -> list[dict[str, Any]]:
@@ -110,19 +196,34 @@ def insert_type(conn: Connection, movement: Table, values: dict[str, Any]) -> in
     return conn.execute(insert(type_table(movement)).values(**values)).inserted_primary_key[0]
 
 
-def by_idempotency_key(conn: Connection, movement: Table, scope: str, key: str):
-    return conn.execute(select(movement).where(movement.c.idempotency_scope == scope,
-                                               movement.c.idempotency_key == key)).first()
+def by_idempotency_keys(conn: Connection, movement: Table,
+                        keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """Movements by (caller scope, ``Idempotency-Key``)."""
+    if not keys:
+        return {}
+    rows = conn.execute(select(movement).where(
+        tuple_(movement.c.idempotency_scope, movement.c.idempotency_key).in_(keys)))
+    return {(r.idempotency_scope, r.idempotency_key): r for r in rows}
 
 
-def by_external_id(conn: Connection, movement: Table, type_id: int, external_id: str):
-    return conn.execute(select(movement.c.id).where(movement.c.type_id == type_id,
-                                                    movement.c.external_id == external_id)
-                        ).first()
+def booked_external_ids(conn: Connection, movement: Table,
+                        wanted: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (type id, external id) pairs are booked already."""
+    if not wanted:
+        return set()
+    return {(r.type_id, r.external_id) for r in conn.execute(
+        select(movement.c.type_id, movement.c.external_id).where(
+            tuple_(movement.c.type_id, movement.c.external_id).in_(wanted)))}
 
 
-def insert_movement(conn: Connection, movement: Table, values: dict[str, Any]) -> int:
-    return conn.execute(insert(movement).values(**values)).inserted_primary_key[0]
+def insert_movements(conn: Connection, movement: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows of one shape; returns their ids in order. One statement where the
+    database returns ids of a many-row insert in order (MariaDB, SQLite)."""
+    if len(rows) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        return list(conn.execute(insert(movement).returning(
+            movement.c.id, sort_by_parameter_order=True), rows).scalars())
+    return [conn.execute(insert(movement).values(**row)).inserted_primary_key[0]
+            for row in rows]
 
 
 def get_movement(conn: Connection, movement: Table, movement_id: int,

@@ -327,3 +327,85 @@ async def test_twenty_concurrent_posts_with_one_key_make_one_payment(api):
     assert len({r[1]["id"] for r in results}) == 1
     assert count(api.services.database, payment) == 1
     assert (await d.balance())["payments"] == "7.77"
+
+
+class UnitCount:
+    """Counts the units of work the database ran, by name (the real database runs them)."""
+
+    def __init__(self, database, monkeypatch):
+        self.names: list[str] = []
+        run = database.run
+
+        def counted(name, *args, **kwargs):
+            self.names.append(name)
+            return run(name, *args, **kwargs)
+        monkeypatch.setattr(database, "run", counted)
+
+    def __call__(self, name):
+        return self.names.count(name)
+
+
+@pytest_twisted.ensureDeferred
+async def test_payments_that_come_together_are_booked_together_each_with_its_own_answer(
+        api, fake_reactor, monkeypatch):
+    d = await desk(api, mode="postpaid")
+    fake_reactor.advance(timedelta(days=31).total_seconds())  # 2026-02-15
+    d.token = await api.admin()
+    other = await desk(api, mode="postpaid")
+    await d.pay("1.00", date="2026-01-10")
+    await d.pay("2.00", external_id="bank-1")
+    status, _, _ = await api.call("POST", "/api/v1/periods/2026-01/close", token=d.token)
+    assert status == 200
+    limited, _ = await api.operator(set(PERMISSIONS) - {"period.edit_closed"})
+    await d.call("GET", "/balance", token=limited)  # its caller is known from now on
+    units = UnitCount(api.services.database, monkeypatch)
+    key = {"Idempotency-Key": "k-1"}
+    asked = [
+        (d, {"amount": "10.00"}, None, None),
+        (other, {"amount": "20.00"}, None, None),
+        (d, {"amount": "0.01", "type_id": 999}, None, None),            # unknown type
+        (d, {"amount": "3.00", "external_id": "bank-1"}, None, None),   # booked already
+        (d, {"amount": "4.00", "date": "2026-01-31"}, None, limited),   # closed month
+        (other, {"amount": "5.00", "date": "2026-02-01"}, None, None),
+        (d, {"amount": "6.00"}, key, None),
+        (d, {"amount": "6.00"}, key, None),                             # the same again
+        (other, {"amount": "0.50"}, None, None),
+    ]
+    results = await gatherResults([ensureDeferred(desk_.call(
+        "POST", "/payments", body, headers, token=token))
+        for desk_, body, headers, token in asked])
+    statuses = [status for status, _, _ in results]
+    assert statuses == [201, 201, 422, 409, 409, 201, 201, 201, 201], results
+    assert results[6][1] == results[7][1]  # one payment for the key, answered twice
+    assert sorted(str(r[2].getRawHeaders("idempotent-replayed")) for r in results[6:8]) == [
+        "None", "['true']"]
+    assert results[4][1]["error"]["details"] == {"month": "2026-01"}
+    # fewer units than requests: those that came while one ran went together (but the
+    # two with one key never share a unit, so that the second finds the first's payment)
+    assert 2 <= units("create_payments") < len(asked)
+    feb = await d.balance("2026-02")
+    assert (feb["incoming"], feb["payments"], feb["outgoing"], feb["balance"]) == (
+        "1.00", "18.00", "19.00", "19.00")
+    status, paid, _ = await other.call("GET", "/payments")
+    assert sorted(p["amount"] for p in paid["items"]) == ["0.50", "20.00", "5.00"]
+    assert (await other.balance())["balance"] == "25.50"
+    database = api.services.database
+    assert count(database, outbox, outbox.c.type == "payment.created") == 7
+    assert count(database, audit, audit.c.action == "payment.create") == 7
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_unit_that_races_another_server_books_each_payment_on_its_own(
+        api, monkeypatch):
+    d = await desk(api, mode="postpaid")
+    await d.pay("2.00", external_id="bank-7")
+    # as if another server booked bank-7 between this unit's look and its insert
+    monkeypatch.setattr("bgserver.storage.money.booked_external_ids", lambda *a: set())
+    results = await gatherResults([ensureDeferred(d.call("POST", "/payments", body))
+                                   for body in ({"amount": "1.00"},
+                                                {"amount": "3.00", "external_id": "bank-7"},
+                                                {"amount": "4.00"}, {"amount": "5.00"})])
+    assert [r[0] for r in results] == [201, 409, 201, 201]
+    assert results[1][1]["error"]["details"] == {"external_id": "bank-7"}
+    assert (await d.balance())["payments"] == "12.00"
+    assert count(api.services.database, payment) == 4
