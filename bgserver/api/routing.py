@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from klein import Klein
 from pydantic import BaseModel, ValidationError
+from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -165,6 +166,8 @@ class Api:
         except DatabaseUnavailable:
             return self._error(request, 503, codes.UNAVAILABLE,
                                "the database is unavailable; nothing was changed, try again")
+        except CancelledError:
+            raise  # the client hung up; what it asked for may still be done
         except Exception:
             log.failure("unhandled error in {method} {path}", method=route.method,
                         path=route.path)

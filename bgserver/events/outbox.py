@@ -48,14 +48,17 @@ def claim_batch(conn: Connection, holder: str, now: datetime, limit: int) -> lis
     return [Event.from_json(row.payload) for row in rows]
 
 
-def finish_batch(conn: Connection, holder: str, published: list[str], now: datetime) -> None:
-    """Mark what the bus took as published; free the rest of the claim for the next pass."""
+def finish_batch(conn: Connection, holder: str, published: list[str], now: datetime,
+                 release_rest: bool = True) -> None:
+    """Mark what the bus took as published; free the rest of the claim for the next pass
+    (nothing to free when the bus took them all)."""
     if published:
         conn.execute(update(outbox).where(outbox.c.event_id.in_(published))
                      .values(published_at=now, claimed_until=None))
-    conn.execute(update(outbox).where(outbox.c.claimed_by == holder,
-                                      outbox.c.published_at.is_(None))
-                 .values(claimed_by=None, claimed_until=None))
+    if release_rest:
+        conn.execute(update(outbox).where(outbox.c.claimed_by == holder,
+                                          outbox.c.published_at.is_(None))
+                     .values(claimed_by=None, claimed_until=None))
 
 
 def prune(conn: Connection, before: datetime) -> int:
@@ -89,6 +92,11 @@ class OutboxRelay(Service):
         #: After failed passes (database away) the relay waits longer, up to a minute.
         self._failures = 0
         self._resume_at = 0.0
+        self._starting: Any = None
+
+    #: A pass waits this long after what woke it, so that on a busy server one pass takes
+    #: the events of several units of work instead of two units of its own for each.
+    settle = 0.01
 
     def startService(self) -> None:
         super().startService()
@@ -101,15 +109,25 @@ class OutboxRelay(Service):
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if self._starting is not None and self._starting.active():
+            self._starting.cancel()
+            self._starting = None
+            self._running = False
 
     def wake(self) -> None:
-        """Start a pass, or ask the running one to go round once more."""
+        """Start a pass shortly, or ask the running one to go round once more."""
         if not self.running or self.database.reactor.seconds() < self._resume_at:
             return
+        if self._starting is not None:
+            return  # the coming pass will see what woke us
         if self._running:
             self._again = True
             return
         self._running = True
+        self._starting = self.database.reactor.callLater(self.settle, self._start)
+
+    def _start(self) -> None:
+        self._starting = None
         self._pass().addBoth(self._pass_done)
 
     def _pass_done(self, result: Any) -> None:
@@ -144,7 +162,7 @@ class OutboxRelay(Service):
             published = [e.id for e, (ok, _) in zip(events, results) if ok]
             failures = [r for ok, r in results if not ok]
             yield self.database.run("outbox_finish", finish_batch, self.holder,
-                                    published, self.clock.now())
+                                    published, self.clock.now(), bool(failures))
             if failures:
                 log.warn("event relay: {failed} of {total} events not published ({reason});"
                          " will retry", failed=len(failures), total=len(events),

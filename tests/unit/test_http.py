@@ -7,7 +7,10 @@ import json
 import pytest
 import pytest_twisted
 import treq
-from twisted.logger import globalLogPublisher
+from twisted.internet import endpoints, reactor
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import deferLater
+from twisted.logger import LogLevel, globalLogPublisher
 
 from bgserver.config import Settings
 from tests.support.api import ApiHarness
@@ -69,3 +72,26 @@ async def test_one_log_line_per_request_without_the_query(server, logged):
     assert (line["method"], line["path"], line["status"]) == ("GET", "/health", 200)
     assert line["duration_ms"] >= 0 and line["client"] == "127.0.0.1"
     assert "secret-value" not in repr(line)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_that_hangs_up_while_its_request_waits_is_not_an_error(
+        sqlite_database, clock, logged):
+    harness = ApiHarness(sqlite_database, clock)
+    try:
+        token = await harness.admin()
+        harness.services.auth.cache.clear()  # so that the request waits for the database
+        port = harness.port.getHost().port
+        waiting = []
+        for _ in range(5):
+            hangs_up = await endpoints.connectProtocol(
+                endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port), Protocol())
+            hangs_up.transport.write(f"GET /api/v1/contracts/1 HTTP/1.1\r\nHost: x\r\n"
+                                     f"Authorization: Bearer {token}\r\n\r\n".encode())
+            hangs_up.transport.loseConnection()
+            waiting.append(hangs_up)
+        await deferLater(reactor, 0.5, lambda: None)
+        assert not [e for e in logged if e.get("log_level") == LogLevel.critical
+                    or e.get("isError")], [e.get("log_format") for e in logged]
+    finally:
+        await harness.aclose()
