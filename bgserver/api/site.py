@@ -53,9 +53,10 @@ class BillingSite(Site):
         """Replaces the access log: method, path (no query: it may carry secrets), status,
         duration, client address."""
         duration_ms = (self.reactor.seconds() - request.started) * 1000.0
-        address = request.getClientAddress()
-        log.info("{method} {path} {status} {duration_ms:.1f}ms",
-                 method=request.method.decode("ascii", "replace"),
-                 path=request.path.decode("utf-8", "replace"),
-                 status=request.code, duration_ms=duration_ms,
-                 client=getattr(address, "host", None))
+        method = request.method.decode("ascii", "replace")
+        path = request.path.decode("utf-8", "replace")
+        # the text is made here: a log format of one field costs half of four on a busy
+        # server; the fields stay in the event for structured observers
+        log.info("{line}", line="%s %s %d %.1fms" % (method, path, request.code, duration_ms),
+                 method=method, path=path, status=request.code, duration_ms=duration_ms,
+                 client=getattr(request.getClientAddress(), "host", None))

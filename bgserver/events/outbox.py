@@ -95,8 +95,9 @@ class OutboxRelay(Service):
         self._starting: Any = None
 
     #: A pass waits this long after what woke it, so that on a busy server one pass takes
-    #: the events of several units of work instead of two units of its own for each.
-    settle = 0.01
+    #: the events of several units of work instead of two units of its own for each (the
+    #: events are out 50 ms later).
+    settle = 0.05
 
     def startService(self) -> None:
         super().startService()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, exists, insert, select, union, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, union, update
 from sqlalchemy.engine import Connection
 
 from bgserver.storage import params as param_store
@@ -64,22 +64,28 @@ def find_for(conn: Connection, contract_id: int, groups: frozenset[int] | None, 
     return conn.execute(query).first()
 
 
+#: Statements of every request, built once (``ids``: a list bound when executed).
+_LOCK_FOR_MONEY = (select(contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
+                          contract.c.status)
+                   .where(contract.c.id.in_(bindparam("ids", expanding=True)))
+                   .order_by(contract.c.id).with_for_update())
+_GROUPS_OF = (select(contract_group_link.c.contract_id, contract_group_link.c.group_id)
+              .where(contract_group_link.c.contract_id.in_(bindparam("ids", expanding=True)))
+              .order_by(contract_group_link.c.group_id))
+_VIEWS = select(*VIEW_COLUMNS).where(contract.c.id.in_(bindparam("ids", expanding=True)))
+_VIEWS_LOCKED = _VIEWS.order_by(contract.c.id).with_for_update()
+
+
 def lock_for_money(conn: Connection, ids: list[int]) -> dict[int, Any]:
     """The money fields of these contracts under a write lock, taken in id order so that
     two units locking overlapping sets cannot deadlock."""
-    query = (select(contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
-                    contract.c.status).where(contract.c.id.in_(sorted(set(ids))))
-             .order_by(contract.c.id).with_for_update())
-    return {row.id: row for row in conn.execute(query)}
+    return {row.id: row for row in conn.execute(_LOCK_FOR_MONEY, {"ids": sorted(set(ids))})}
 
 
 def groups_of(conn: Connection, ids: list[int]) -> dict[int, list[int]]:
     groups: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
-        for contract_id, group_id in conn.execute(
-                select(contract_group_link.c.contract_id, contract_group_link.c.group_id)
-                .where(contract_group_link.c.contract_id.in_(ids))
-                .order_by(contract_group_link.c.group_id)):
+        for contract_id, group_id in conn.execute(_GROUPS_OF, {"ids": list(ids)}):
             groups[contract_id].append(group_id)
     return groups
 
@@ -91,11 +97,9 @@ def get_contract(conn: Connection, contract_id: int, *, lock: bool = False) -> d
 def get_contracts(conn: Connection, ids: list[int], *, lock: bool = False) -> dict[int, dict[str, Any]]:
     """Contract views by id, groups and parameter values included; missing ids are left
     out. Three statements for any number of contracts."""
-    query = select(*VIEW_COLUMNS).where(contract.c.id.in_(sorted(set(ids))))
-    if lock:
-        query = query.order_by(contract.c.id).with_for_update()
+    rows = conn.execute(_VIEWS_LOCKED if lock else _VIEWS, {"ids": sorted(set(ids))})
     return {row["id"]: row for row in _with_groups_and_params(
-        conn, [dict(r._mapping) for r in conn.execute(query)])}
+        conn, [dict(r._mapping) for r in rows])}
 
 
 def _with_groups_and_params(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,16 +4,18 @@ temporary limits."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache, lru_cache
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (Table, and_, bindparam, case, delete, func, insert, literal, or_, select,
+                        tuple_, update)
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from bgserver.storage.schema import (balance, charge_type, contract, payment, payment_type,
-                                     period, temporary_limit)
+from bgserver.storage.schema import (balance, charge, charge_type, contract, payment,
+                                     payment_type, period, temporary_limit)
 
 ZERO = Decimal("0.00")
 #: The column of the monthly row that each kind of movement adds to.
@@ -62,11 +64,10 @@ def add_to_balances(conn: Connection, changes: list[BalanceChange], today: date)
                          **added, "outgoing": incoming + added["payments"] - added["charges"]
                          - added["usage"]})
         _add_to_month_rows(conn, rows)
-    conn.execute(update(contract).where(contract.c.id.in_(sorted(totals))).values(
-        balance=contract.c.balance + case(
-            *[(contract.c.id == i, literal(d, contract.c.balance.type))
-              for i, d in sorted(totals.items())],
-            else_=literal(ZERO, contract.c.balance.type))))
+    values: dict[str, Any] = {"ids": sorted(totals)}
+    for k, (contract_id, delta) in enumerate(sorted(totals.items())):
+        values[f"i{k}"], values[f"d{k}"] = contract_id, delta
+    conn.execute(_balance_update(len(totals)), values)
     return deltas
 
 
@@ -82,20 +83,33 @@ class BalanceChange(NamedTuple):
 
 def _add_to_month_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert this month's rows, or add their movements to the rows already there."""
-    if conn.dialect.name == "mysql":
+    conn.execute(_month_upsert(conn.dialect.name), rows)
+
+
+@cache
+def _month_upsert(dialect: str):
+    if dialect == "mysql":
         upsert = mysql_insert(balance)
         new = upsert.inserted
-        upsert = upsert.on_duplicate_key_update(
+        return upsert.on_duplicate_key_update(
             {**{k: balance.c[k] + new[k] for k in KINDS},
              "outgoing": balance.c.outgoing + new.outgoing - new.incoming})
-    else:
-        upsert = sqlite_insert(balance)
-        new = upsert.excluded
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[balance.c.contract_id, balance.c.month],
-            set_={**{k: balance.c[k] + new[k] for k in KINDS},
-                  "outgoing": balance.c.outgoing + new.outgoing - new.incoming})
-    conn.execute(upsert, rows)
+    upsert = sqlite_insert(balance)
+    new = upsert.excluded
+    return upsert.on_conflict_do_update(
+        index_elements=[balance.c.contract_id, balance.c.month],
+        set_={**{k: balance.c[k] + new[k] for k in KINDS},
+              "outgoing": balance.c.outgoing + new.outgoing - new.incoming})
+
+
+@lru_cache(maxsize=512)
+def _balance_update(contracts: int):
+    """Add ``d<k>`` to the balance of contract ``i<k>``, for ``contracts`` contracts at once."""
+    money = contract.c.balance.type
+    return update(contract).where(contract.c.id.in_(bindparam("ids", expanding=True))).values(
+        balance=contract.c.balance + case(
+            *[(contract.c.id == bindparam(f"i{k}"), bindparam(f"d{k}", type_=money))
+              for k in range(contracts)], else_=literal(ZERO, money)))
 
 
 def _add_to_past_month(conn: Connection, contract_id: int, kind: str, amount: Decimal,
@@ -143,7 +157,10 @@ def current_balance(conn: Connection, contract_id: int) -> Decimal:
 
 def closed_through(conn: Connection) -> date | None:
     """The last closed month: closing a month closes every month before it too."""
-    return conn.execute(select(func.max(period.c.month))).scalar()
+    return conn.execute(_CLOSED_THROUGH).scalar()
+
+
+_CLOSED_THROUGH = select(func.max(period.c.month))
 
 
 def is_closed(conn: Connection, month: date) -> bool:
@@ -171,20 +188,20 @@ def find_type(conn: Connection, movement: Table, type_id: int | None):
 
 def find_types(conn: Connection, movement: Table, type_ids: set[int | None]) -> dict[int | None, Any]:
     """Type rows by id; ``None`` stands for the default type. Unknown ids are left out."""
-    types = type_table(movement)
-    wanted = []
-    if None in type_ids:
-        wanted.append(types.c.is_default.is_(True))
-    ids = sorted(i for i in type_ids if i is not None)
-    if ids:
-        wanted.append(types.c.id.in_(ids))
     found: dict[int | None, Any] = {}
-    for row in conn.execute(select(types).where(or_(*wanted)).order_by(types.c.id)):
+    for row in conn.execute(_TYPES[movement.name],
+                            {"ids": sorted(i for i in type_ids if i is not None)}):
         if row.id in type_ids:
             found[row.id] = row
         if row.is_default and None in type_ids:
             found.setdefault(None, row)
     return found
+
+
+#: The default type and the types asked for.
+_TYPES = {movement.name: select(types).where(or_(
+    types.c.is_default.is_(True), types.c.id.in_(bindparam("ids", expanding=True))))
+    .order_by(types.c.id) for movement, types in ((payment, payment_type), (charge, charge_type))}
 
 
 def list_types(conn: Connection, movement: Table) -> list[dict[str, Any]]:
@@ -220,10 +237,13 @@ def insert_movements(conn: Connection, movement: Table, rows: list[dict[str, Any
     """Insert rows of one shape; returns their ids in order. One statement where the
     database returns ids of a many-row insert in order (MariaDB, SQLite)."""
     if len(rows) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        return list(conn.execute(insert(movement).returning(
-            movement.c.id, sort_by_parameter_order=True), rows).scalars())
+        return list(conn.execute(_INSERT_RETURNING_IDS[movement.name], rows).scalars())
     return [conn.execute(insert(movement).values(**row)).inserted_primary_key[0]
             for row in rows]
+
+
+_INSERT_RETURNING_IDS = {movement.name: insert(movement).returning(
+    movement.c.id, sort_by_parameter_order=True) for movement in (payment, charge)}
 
 
 def get_movement(conn: Connection, movement: Table, movement_id: int,

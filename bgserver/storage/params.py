@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bgserver.storage.schema import contract_param, contract_param_history, param_definition
@@ -114,14 +114,16 @@ def values_of(conn: Connection, contract_ids: list[int]) -> dict[int, dict[str, 
     """For contract views: contract id -> {key: typed value}; every id present."""
     found: dict[int, dict[str, Any]] = {i: {} for i in contract_ids}
     if contract_ids:
-        query = (select(contract_param.c.contract_id, param_definition.c.key,
-                        param_definition.c.type, contract_param.c.value)
-                 .join(param_definition, param_definition.c.id == contract_param.c.param_id)
-                 .where(contract_param.c.contract_id.in_(sorted(set(contract_ids))))
-                 .order_by(contract_param.c.contract_id, param_definition.c.id))
-        for row in conn.execute(query):
+        for row in conn.execute(_VALUES_OF, {"ids": sorted(set(contract_ids))}):
             found[row.contract_id][row.key] = decode(row.type, row.value)
     return found
+
+
+_VALUES_OF = (select(contract_param.c.contract_id, param_definition.c.key,
+                     param_definition.c.type, contract_param.c.value)
+              .join(param_definition, param_definition.c.id == contract_param.c.param_id)
+              .where(contract_param.c.contract_id.in_(bindparam("ids", expanding=True)))
+              .order_by(contract_param.c.contract_id, param_definition.c.id))
 
 
 def _like_prefix(text: str):

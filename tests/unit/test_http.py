@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import pytest_twisted
@@ -10,7 +11,7 @@ import treq
 from twisted.internet import endpoints, reactor
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 
 from bgserver.config import Settings
 from tests.support.api import ApiHarness
@@ -71,6 +72,7 @@ async def test_one_log_line_per_request_without_the_query(server, logged):
     [line] = [e for e in logged if e.get("log_namespace") == "bgserver.http"]
     assert (line["method"], line["path"], line["status"]) == ("GET", "/health", 200)
     assert line["duration_ms"] >= 0 and line["client"] == "127.0.0.1"
+    assert re.fullmatch(r"GET /health 200 \d+\.\dms", formatEvent(line))
     assert "secret-value" not in repr(line)
 
 

@@ -21,8 +21,11 @@ class BillingServiceMaker:
         self.description = description
 
     def makeService(self, options):
-        from bgserver.services import make_service  # imported late: keeps `twistd --help` fast
-        return make_service(self.tapname, options["config"])
+        # imported late: keeps `twistd --help` fast
+        from bgserver.services import make_service, settle_heap_at_start
+        service = make_service(self.tapname, options["config"])
+        settle_heap_at_start()
+        return service
 
 
 bgserver = BillingServiceMaker("bgserver", "bgbilling HTTP API and subscriber cabinet")
