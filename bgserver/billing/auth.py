@@ -51,11 +51,17 @@ class CallerCache:
         #: Counts revocations: a look-up that began before one is not remembered.
         self._generation = 0
 
-    def get(self, token: str) -> Caller | None:
-        found = self._callers.get(store.token_hash(token))
+    def get(self, token: str, address: str | None = None) -> Caller | None:
+        """The caller remembered for ``token``, as calling from ``address``."""
+        key = store.token_hash(token)
+        found = self._callers.get(key)
         if found is None or found[0] <= self.reactor.seconds():
             return None
-        return found[1]
+        caller = found[1]
+        if caller.address != address:  # a client keeps its address: replace() once
+            caller = replace(caller, address=address)
+            self._callers[key] = (found[0], caller)
+        return caller
 
     def load(self, token: str,
              lookup: Callable[[], Awaitable[Caller | None]]) -> "Deferred[Caller | None]":
@@ -162,8 +168,10 @@ class AuthService:
         """The caller behind a bearer token (session or API key), or 401."""
         if not token:
             raise Unauthenticated("authentication required")
-        caller = self.cache.get(token) or await self.cache.load(
-            token, lambda: self._lookup(token))
+        caller = self.cache.get(token, address)
+        if caller is not None:
+            return caller
+        caller = await self.cache.load(token, lambda: self._lookup(token))
         if caller is None:
             raise Unauthenticated("invalid or expired token")
         return replace(caller, address=address)
