@@ -69,12 +69,14 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
-def run_wrk(url: str, args: argparse.Namespace, script: Path | None = None) -> dict:
+def run_wrk(url: str, args: argparse.Namespace, script: Path | None = None,
+            seconds: int | None = None) -> dict:
     """wrk against ``url`` (with a Lua ``script`` for other requests than a plain GET)."""
     extra = ["-s", str(script)] if script else []
+    seconds = args.seconds if seconds is None else seconds
     done = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}",
-                           f"-d{args.seconds}s", "--latency", *extra, url],
-                          capture_output=True, text=True, timeout=args.seconds + 60)
+                           f"-d{seconds}s", "--latency", *extra, url],
+                          capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:
         sys.exit(f"wrk failed: {done.stderr or done.stdout}")
     out = done.stdout

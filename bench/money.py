@@ -4,9 +4,11 @@ bgserver process on MariaDB, each next to bare twisted.web from the same run.
 Starts a private MariaDB (Debian's mariadb-server), `bgbilling init`, one
 `twistd -n bgserver`, and the bare server of bench/bare_web.py; creates contracts and an
 API key through the API; then runs wrk with 32 connections: POST payments to random
-contracts, GET random contracts, GET the bare /health. Prints the figures and the targets.
+contracts, GET random contracts, GET the bare /health, each after a warm-up run that is not
+counted. Prints the figures and the targets.
 
-    python bench/money.py [--seconds 10] [--contracts 1000] [--threads 2] [--connections 32]
+    python bench/money.py [--seconds 10] [--warmup 3] [--contracts 1000] [--threads 2]
+                          [--connections 32] [--driver pymysql|mysqldb]
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def call(base: str, method: str, path: str, body: dict | None = None,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3,
+                   help="seconds of each load run first and not counted (0: none)")
     p.add_argument("--contracts", type=int, default=1000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--connections", type=int, default=32)
@@ -103,11 +107,15 @@ def main(argv: list[str] | None = None) -> int:
             while os.path.exists(pause):
                 time.sleep(0.5)
         print(f"one bgserver on MariaDB ({args.driver}), {len(ids)} contracts, wrk -t{args.threads} "
-              f"-c{args.connections} -d{args.seconds}s")
+              f"-c{args.connections} -d{args.seconds}s after {args.warmup}s of warm-up")
         results = {}
         for name, method in (("POST payments", "POST"), ("GET contract", "GET")):
             os.environ["BG_BENCH_METHOD"] = method
+            if args.warmup:
+                run_wrk(f"{base}/", args, script=script, seconds=args.warmup)
             results[name] = run_wrk(f"{base}/", args, script=script)
+        if args.warmup:
+            run_wrk(bare, args, seconds=args.warmup)
         results["bare twisted.web"] = run_wrk(bare, args)
         for name, r in results.items():
             print(f"  {name:<17} {r['rps']:>9.1f} req/s   latency avg {r['latency']}, "

@@ -47,7 +47,7 @@ class Posting(NamedTuple):
     #: Whose ``Idempotency-Key`` it is: one caller's keys never meet another's.
     scope: str
     idempotency_key: str | None
-    request_hash: str
+    request_hash: str | None
 
 
 def _marks(posting: Posting) -> list[tuple]:
@@ -89,8 +89,10 @@ class MoneyService:
             raise Invalid("the date is in the future", {"date": day})
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
             raise Invalid("Idempotency-Key must be 1 to 200 characters")
+        # what a retry with this key must repeat (no key: nothing to compare)
         request_hash = hashlib.sha256(wire.dumps(
-            [kind, contract_id, body.model_dump(mode="json")]).encode()).hexdigest()
+            [kind, contract_id, body.model_dump(mode="json")]).encode()).hexdigest() \
+            if idempotency_key is not None else None
         return await self._postings[kind].submit(Posting(
             caller, contract_id, body, day, today, now, f"{caller.kind}:{caller.id}",
             idempotency_key, request_hash))
@@ -164,7 +166,7 @@ class MoneyService:
                  "external_id": p.body.external_id, **p.caller.actor(),
                  "idempotency_scope": p.scope if p.idempotency_key is not None else None,
                  "idempotency_key": p.idempotency_key,
-                 "request_hash": p.request_hash if p.idempotency_key is not None else None}
+                 "request_hash": p.request_hash}
                 for _, p, kind_row in valid]
         ids = store.insert_movements(conn, movement, rows)
         first = valid[0][1]
