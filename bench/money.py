@@ -2,10 +2,10 @@
 bgserver process on MariaDB, each next to bare twisted.web from the same run.
 
 Starts a private MariaDB (Debian's mariadb-server), `bgbilling init`, one
-`twistd -n bgserver`, and the bare server of bench/bare_web.py; creates contracts and an
-API key through the API; then runs wrk with 32 connections: POST payments to random
-contracts, GET random contracts, GET the bare /health, each after a warm-up run that is not
-counted. Prints the figures and the targets.
+`twistd -n bgserver`, and the two baselines of bench/bare_web.py (bare twisted.web, and one
+Klein route); creates contracts and an API key through the API; then runs wrk with 32
+connections: POST payments to random contracts, GET random contracts, GET the baselines'
+/health, each after a warm-up run that is not counted. Prints the figures and the targets.
 
     python bench/money.py [--seconds 10] [--warmup 3] [--contracts 1000] [--threads 2]
                           [--connections 32] [--driver pymysql|mysqldb]
@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
               workdir, env, port)
         bare = start(stack, "bare_web", [sys.executable, str(HERE / "bare_web.py"),
                                          str(bare_port)], workdir, env, bare_port)
+        klein_port = free_port()
+        klein = start(stack, "klein_web", [sys.executable, str(HERE / "bare_web.py"),
+                                           str(klein_port), "klein"], workdir, env, klein_port)
         base = f"http://127.0.0.1:{port}"
         admin = call(base, "POST", "/api/v1/auth/login",
                      {"login": "admin", "password": "bench-admin-password"})["token"]
@@ -114,16 +117,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.warmup:
                 run_wrk(f"{base}/", args, script=script, seconds=args.warmup)
             results[name] = run_wrk(f"{base}/", args, script=script)
-        if args.warmup:
-            run_wrk(bare, args, seconds=args.warmup)
-        results["bare twisted.web"] = run_wrk(bare, args)
+        for name, url in (("bare twisted.web", bare), ("one Klein route", klein)):
+            if args.warmup:
+                run_wrk(url, args, seconds=args.warmup)
+            results[name] = run_wrk(url, args)
         for name, r in results.items():
             print(f"  {name:<17} {r['rps']:>9.1f} req/s   latency avg {r['latency']}, "
                   f"p99 {r['p99']}   non-2xx {r['non_2xx']}   socket errors: "
                   f"{r['socket_errors']}")
         bare_rps = results["bare twisted.web"]["rps"]
         print(f"  payments / bare = {results['POST payments']['rps'] / bare_rps:.2f}   "
-              f"GET contract / bare = {results['GET contract']['rps'] / bare_rps:.2f}")
+              f"GET contract / bare = {results['GET contract']['rps'] / bare_rps:.2f}   "
+              f"one Klein route / bare = {results['one Klein route']['rps'] / bare_rps:.2f}")
         print("  targets: payments >= 1000/s with p99 < 50 ms; GET >= 1/3 of bare")
     return 0
 
