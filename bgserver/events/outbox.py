@@ -79,7 +79,7 @@ class OutboxRelay(Service):
     name = "outbox-relay"
 
     def __init__(self, database: Database, bus: Any, clock: Any, holder: str,
-                 interval: float = 1.0, batch: int = 500):
+                 interval: float = 1.0, batch: int = 500, settle: float = 0.05):
         self.database = database
         self.bus = bus
         self.clock = clock
@@ -93,11 +93,10 @@ class OutboxRelay(Service):
         self._failures = 0
         self._resume_at = 0.0
         self._starting: Any = None
-
-    #: A pass waits this long after what woke it, so that on a busy server one pass takes
-    #: the events of several units of work instead of two units of its own for each (the
-    #: events are out 50 ms later).
-    settle = 0.05
+        #: A pass waits this long after what woke it, so that on a busy server one pass
+        #: takes the events of several units of work instead of two units of its own for
+        #: each (the events are out that much later).
+        self.settle = settle
 
     def startService(self) -> None:
         super().startService()

@@ -122,3 +122,26 @@ async def test_relay_backs_off_while_the_database_is_away(sqlite_database, clock
     finally:
         sqlite_database.run = real_run
         relay.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_one_relay_pass_takes_the_events_of_commits_that_came_together(
+        sqlite_database, clock, monkeypatch):
+    bus = FlakyBus()
+    relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=3600, settle=0.5)
+    relay.startService()
+    try:
+        await sleep(0.7)  # the pass at start is over
+        passes = []
+        run = sqlite_database.run
+
+        def counted(name, *args, **kwargs):
+            passes.append(name)
+            return run(name, *args, **kwargs)
+        monkeypatch.setattr(sqlite_database, "run", counted)
+        for n in range(5):  # five commits, each waking the relay
+            await run("emit", emit, "contract.created", {"n": n}, occurred_at=clock.now())
+        await wait_until(lambda: len(bus.taken) == 5, timeout=2)
+        assert passes.count("outbox_claim") == 1
+    finally:
+        relay.stopService()
