@@ -39,6 +39,12 @@ class DatabaseUnavailable(Exception):
     """The database could not do the work after all retries; nothing was committed."""
 
 
+class CommitUncertain(DatabaseUnavailable):
+    """The connection was lost while committing: the work may or may not be stored, so it
+    is not run again (that could store it twice). A retry with the same Idempotency-Key
+    is safe; the caller finds out which it was."""
+
+
 def _mysql_code(exc: DBAPIError) -> int | None:
     args = getattr(exc.orig, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
@@ -153,6 +159,7 @@ class Database(Service):
         """The same, in the calling thread (command-line tools, the pool's threads)."""
         attempts = retries if retries is not None else self.settings.retries
         for attempt in range(1, attempts + 1):
+            committing = False
             try:
                 with self.engine.connect() as conn:
                     if readonly:
@@ -162,12 +169,17 @@ class Database(Service):
                     with conn.begin():
                         result = fn(conn, *args, **kwargs)
                         flush_pending(conn)
+                        committing = not readonly
                     emitted = conn.info.pop("bg_events", None)
                 if emitted:
                     for callback in self._after_commit:
                         self.reactor.callFromThread(callback)
                 return result
             except DBAPIError as exc:
+                if committing and exc.connection_invalidated:
+                    log.warn("database work {name}: connection lost while committing; "
+                             "not run again", name=name)
+                    raise CommitUncertain(f"{name}: {exc.orig}") from exc
                 if not is_retryable(exc):
                     raise
                 if attempt >= attempts:

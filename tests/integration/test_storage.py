@@ -12,11 +12,13 @@ import pytest
 import pytest_twisted
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, text, update
+from sqlalchemy import (Column, Integer, MetaData, Table, event, func, insert, select, text,
+                        update)
 from sqlalchemy.exc import StatementError
 
 from bgserver.config import Settings
-from bgserver.storage.database import Database, DatabaseUnavailable, is_retryable
+from bgserver.storage.database import (CommitUncertain, Database, DatabaseUnavailable,
+                                       is_retryable)
 from bgserver.storage.schema import metadata
 from bgserver.storage.types import Money, UtcDateTime
 
@@ -147,6 +149,36 @@ def test_a_lost_connection_is_retried(mariadb):
     assert len(calls) == 2 and calls[0] != calls[1]
     assert database.run_sync("sum", lambda c: c.execute(
         select(func.sum(probe.c.amount))).scalar_one()) == Decimal("5.00")
+    database.engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_work_whose_commit_lost_the_connection_is_not_run_again(mariadb):
+    """Its outcome is unknown: running it again could store it twice."""
+    database = Database(Settings().with_overrides(
+        database={"url": mariadb.create_database()}).database)
+    probe_metadata.create_all(database.engine)
+    calls = []
+
+    def store(conn):
+        calls.append(conn.execute(text("SELECT CONNECTION_ID()")).scalar_one())
+        conn.execute(insert(probe).values(amount=Decimal("5.00")))
+
+    def lose_connection_at_commit(conn):
+        killer = mariadb.connect()
+        killer.cursor().execute(f"KILL {calls[-1]}")
+        killer.close()
+
+    event.listen(database.engine, "commit", lose_connection_at_commit)
+    try:
+        with pytest.raises(CommitUncertain):
+            database.run_sync("store", store)
+    finally:
+        event.remove(database.engine, "commit", lose_connection_at_commit)
+    assert len(calls) == 1
+    # the same work is run again when the connection is lost before the commit
+    database.run_sync("store", store)
+    assert len(calls) == 2
     database.engine.dispose()
 
 
