@@ -14,6 +14,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from bgserver.storage.database import insert_rows_returning_ids
 from bgserver.storage.schema import (balance, charge, charge_type, contract, payment,
                                      payment_type, period, temporary_limit)
 
@@ -235,15 +236,11 @@ def booked_external_ids(conn: Connection, movement: Table,
 
 def insert_movements(conn: Connection, movement: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert rows of one shape; returns their ids in order. One statement where the
-    database returns ids of a many-row insert in order (MariaDB, SQLite)."""
-    if len(rows) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        return list(conn.execute(_INSERT_RETURNING_IDS[movement.name], rows).scalars())
+    database returns the ids of a many-row insert (MariaDB, SQLite)."""
+    if len(rows) > 1 and conn.dialect.insert_returning:
+        return insert_rows_returning_ids(conn, movement, tuple(rows[0]), rows)
     return [conn.execute(insert(movement).values(**row)).inserted_primary_key[0]
             for row in rows]
-
-
-_INSERT_RETURNING_IDS = {movement.name: insert(movement).returning(
-    movement.c.id, sort_by_parameter_order=True) for movement in (payment, charge)}
 
 
 def get_movement(conn: Connection, movement: Table, movement_id: int,

@@ -383,6 +383,11 @@ async def test_payments_that_come_together_are_booked_together_each_with_its_own
     # fewer units than requests: those that came while one ran went together (but the
     # two with one key never share a unit, so that the second finds the first's payment)
     assert 2 <= units("create_payments") < len(asked)
+    stored = {p["id"]: (p["contract_id"], p["amount"]) for desk_ in (d, other)
+              for p in (await desk_.call("GET", "/payments"))[1]["items"]}
+    for status, body, _ in results:  # each answer names its own payment
+        if status == 201:
+            assert stored[body["id"]] == (body["contract_id"], body["amount"])
     feb = await d.balance("2026-02")
     assert (feb["incoming"], feb["payments"], feb["outgoing"], feb["balance"]) == (
         "1.00", "18.00", "19.00", "19.00")
