@@ -13,7 +13,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from bgserver.events import Event
-from bgserver.storage.database import Database, insert_later, mark_events
+from bgserver.storage.database import Database, insert_later, note_event
 from bgserver.storage.schema import outbox
 
 log = Logger()
@@ -26,10 +26,11 @@ def emit(conn: Connection, event_type: str, data: dict[str, Any], *, occurred_at
          contract_id: int | None = None) -> Event:
     """Store an event in the caller's transaction: it exists if and only if the change does."""
     event = Event(type=event_type, occurred_at=occurred_at, data=data, contract_id=contract_id)
-    insert_later(conn, outbox, {"event_id": event.id, "type": event.type,
-                                "contract_id": contract_id, "occurred_at": occurred_at,
-                                "payload": event.to_json()})
-    mark_events(conn)
+    holder = note_event(conn, event)
+    insert_later(conn, outbox, {
+        "event_id": event.id, "type": event.type, "contract_id": contract_id,
+        "occurred_at": occurred_at, "payload": event.to_json(), "claimed_by": holder,
+        "claimed_until": occurred_at + timedelta(seconds=CLAIM_SECONDS) if holder else None})
     return event
 
 
@@ -61,6 +62,18 @@ def finish_batch(conn: Connection, holder: str, published: list[str], now: datet
                      .values(claimed_by=None, claimed_until=None))
 
 
+def settle_fresh(conn: Connection, published: list[str], refused: list[str],
+                 now: datetime) -> None:
+    """After publishing events from memory: mark those the bus took, and free the claim
+    on those it refused so that the next poll retries them."""
+    if published:
+        conn.execute(update(outbox).where(outbox.c.event_id.in_(published))
+                     .values(published_at=now, claimed_until=None))
+    if refused:
+        conn.execute(update(outbox).where(outbox.c.event_id.in_(refused))
+                     .values(claimed_by=None, claimed_until=None))
+
+
 def prune(conn: Connection, before: datetime) -> int:
     """Delete events published before ``before``; returns how many."""
     return conn.execute(delete(outbox).where(outbox.c.published_at < before)).rowcount
@@ -73,68 +86,87 @@ def pending_count(conn: Connection) -> int:
 
 
 class OutboxRelay(Service):
-    """Publishes committed events to the bus: at once after a commit, and every
-    ``interval`` seconds for whatever an earlier pass (or another process) left."""
+    """Publishes committed events to the bus. The events a unit of work of this process
+    wrote come from memory right after its commit (a few at once, ``settle`` seconds
+    apart); every ``interval`` seconds a poll takes whatever is left in the outbox: events
+    of other processes without a relay (the command line), events the bus refused, and
+    claims of a relay that went away."""
 
     name = "outbox-relay"
 
     def __init__(self, database: Database, bus: Any, clock: Any, holder: str,
-                 interval: float = 1.0, batch: int = 500, settle: float = 0.05):
+                 interval: float = 1.0, batch: int = 500, settle: float = 0.01):
         self.database = database
         self.bus = bus
         self.clock = clock
         self.holder = holder
         self.interval = interval
         self.batch = batch
+        self.settle = settle
         self._loop: LoopingCall | None = None
         self._running = False
-        self._again = False
-        #: After failed passes (database away) the relay waits longer, up to a minute.
+        #: After failed polls (database away) the relay waits longer, up to a minute.
         self._failures = 0
         self._resume_at = 0.0
-        self._starting: Any = None
-        #: A pass waits this long after what woke it, so that on a busy server one pass
-        #: takes the events of several units of work instead of two units of its own for
-        #: each (the events are out that much later).
-        self.settle = settle
+        #: Committed events of this process, waiting to be published from memory.
+        self._fresh: list[Event] = []
+        self._flushing: Any = None
 
     def startService(self) -> None:
         super().startService()
-        self.database.on_events_committed(self.wake)
+        self.database.publish_after_commit(self.holder, self.accept)
         self._loop = LoopingCall(self.wake)
         self._loop.clock = self.database.reactor
         self._loop.start(self.interval, now=True)
 
     def stopService(self):
         super().stopService()
+        self.database.stop_publishing(self.accept)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        if self._starting is not None and self._starting.active():
-            self._starting.cancel()
-            self._starting = None
-            self._running = False
+
+    # -- this process's events, from memory ---------------------------------------------
+
+    def accept(self, events: list[Event]) -> None:
+        """Events of a unit of work that just committed."""
+        self._fresh.extend(events)
+        if self._flushing is None:
+            self._flushing = self.database.reactor.callLater(self.settle, self._flush)
+
+    @inlineCallbacks
+    def _flush(self):
+        try:
+            while self._fresh:
+                events, self._fresh = self._fresh, []
+                results = yield DeferredList([self.bus.publish(e) for e in events],
+                                             consumeErrors=True)
+                published = [e.id for e, (ok, _) in zip(events, results) if ok]
+                refused = [e.id for e, (ok, _) in zip(events, results) if not ok]
+                if refused:
+                    log.warn("event relay: {failed} of {total} events not published "
+                             "({reason}); will retry", failed=len(refused), total=len(events),
+                             reason=next(r for ok, r in results if not ok).getErrorMessage())
+                try:
+                    yield self.database.run("outbox_published", settle_fresh, published,
+                                            refused, self.clock.now())
+                except Exception as exc:  # the claims lapse; a poll publishes them again
+                    log.warn("event relay could not mark {count} events published ({error})",
+                             count=len(events), error=repr(exc))
+        finally:
+            self._flushing = None
+
+    # -- whatever is left in the outbox, by polling -------------------------------------
 
     def wake(self) -> None:
-        """Start a pass shortly, or ask the running one to go round once more."""
-        if not self.running or self.database.reactor.seconds() < self._resume_at:
-            return
-        if self._starting is not None:
-            return  # the coming pass will see what woke us
-        if self._running:
-            self._again = True
+        """Start a poll unless one is running."""
+        if not self.running or self._running \
+                or self.database.reactor.seconds() < self._resume_at:
             return
         self._running = True
-        self._starting = self.database.reactor.callLater(self.settle, self._start)
-
-    def _start(self) -> None:
-        self._starting = None
         self._pass().addBoth(self._pass_done)
 
     def _pass_done(self, result: Any) -> None:
         self._running = False
-        if self._again:
-            self._again = False
-            self.wake()
 
     @inlineCallbacks
     def _pass(self):

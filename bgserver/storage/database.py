@@ -122,7 +122,9 @@ class Database(Service):
         self.reactor = reactor
         self.engine = engine or make_engine(settings)
         self.threadpool = ThreadPool(minthreads=0, maxthreads=settings.threads, name="database")
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[list], None]] = []
+        #: Who publishes this process's events at once (None: the relays' polls do).
+        self.relay_holder: str | None = None
         self.backoff = 0.05
 
     @property
@@ -142,10 +144,18 @@ class Database(Service):
         self.threadpool.stop()
         self.engine.dispose()
 
-    def on_events_committed(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` on the reactor thread after a unit of work that emitted events
-        commits (the outbox relay uses it to publish at once instead of at its next poll)."""
+    def publish_after_commit(self, holder: str, callback: Callable[[list], None]) -> None:
+        """Hand the events of each unit of work to ``callback`` on the reactor thread once
+        the unit commits: the outbox relay publishes them from memory. Their outbox rows
+        are stored claimed by ``holder``, so no other relay takes them meanwhile; if
+        ``holder`` never marks them published, the claim lapses and any relay does."""
+        self.relay_holder = holder
         self._after_commit.append(callback)
+
+    def stop_publishing(self, callback: Callable[[list], None]) -> None:
+        self._after_commit.remove(callback)
+        if not self._after_commit:
+            self.relay_holder = None
 
     def run(self, name: str, fn: Callable[..., T], *args: Any, readonly: bool = False,
             retries: int | None = None, **kwargs: Any) -> "Deferred[T]":
@@ -164,16 +174,17 @@ class Database(Service):
                 with self.engine.connect() as conn:
                     if readonly:
                         conn.execution_options(bg_readonly=True)
-                    conn.info.pop("bg_events", None)
+                    conn.info.pop(EVENTS, None)
                     conn.info.pop(PENDING, None)  # left by a failed attempt
+                    conn.info[RELAY_HOLDER] = self.relay_holder
                     with conn.begin():
                         result = fn(conn, *args, **kwargs)
                         flush_pending(conn)
                         committing = not readonly
-                    emitted = conn.info.pop("bg_events", None)
+                    emitted = conn.info.pop(EVENTS, None)
                 if emitted:
                     for callback in self._after_commit:
-                        self.reactor.callFromThread(callback)
+                        self.reactor.callFromThread(callback, emitted)
                 return result
             except DBAPIError as exc:
                 if committing and exc.connection_invalidated:
@@ -198,9 +209,15 @@ class Database(Service):
                         readonly=True, retries=1)
 
 
-def mark_events(conn: Connection) -> None:
-    """Note on the connection that this unit of work wrote to the outbox."""
-    conn.info["bg_events"] = True
+EVENTS = "bg_events"
+RELAY_HOLDER = "bg_relay_holder"
+
+
+def note_event(conn: Connection, event: Any) -> str | None:
+    """Keep an event this unit of work wrote to the outbox, for the relay after the commit;
+    returns who will publish it at once (None: nobody in this process)."""
+    conn.info.setdefault(EVENTS, []).append(event)
+    return conn.info.get(RELAY_HOLDER)
 
 
 PENDING = "bg_pending_rows"
@@ -271,12 +288,14 @@ def savepoint(conn: Connection) -> Iterator[None]:
     """``conn.begin_nested()`` for units that queue rows: what was queued before is written
     first; what was queued inside is dropped if the savepoint rolls back."""
     flush_pending(conn)
+    events_before = len(conn.info.get(EVENTS, ()))
     with conn.begin_nested():
         try:
             yield
             flush_pending(conn)
         except BaseException:
             conn.info.pop(PENDING, None)
+            del conn.info.get(EVENTS, [])[events_before:]  # their rows are gone too
             raise
 
 

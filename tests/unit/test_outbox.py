@@ -125,23 +125,50 @@ async def test_relay_backs_off_while_the_database_is_away(sqlite_database, clock
 
 
 @pytest_twisted.ensureDeferred
-async def test_one_relay_pass_takes_the_events_of_commits_that_came_together(
+async def test_events_of_commits_that_came_together_are_published_at_once_together(
         sqlite_database, clock, monkeypatch):
     bus = FlakyBus()
     relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=3600, settle=0.5)
     relay.startService()
     try:
-        await sleep(0.7)  # the pass at start is over
-        passes = []
+        await sleep(0.2)  # the poll at start is over
+        units = []
         run = sqlite_database.run
 
         def counted(name, *args, **kwargs):
-            passes.append(name)
+            units.append(name)
             return run(name, *args, **kwargs)
         monkeypatch.setattr(sqlite_database, "run", counted)
-        for n in range(5):  # five commits, each waking the relay
+        for n in range(5):  # five commits, each handing its event to the relay
             await run("emit", emit, "contract.created", {"n": n}, occurred_at=clock.now())
         await wait_until(lambda: len(bus.taken) == 5, timeout=2)
-        assert passes.count("outbox_claim") == 1
+        await wait_until(lambda: "outbox_published" in units, timeout=2)
+        # published from memory: no poll read them back, one unit marked them all
+        assert units == ["outbox_published"]
+        assert await run("pending", pending_count) == 0
+    finally:
+        relay.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_the_bus_refused_from_memory_are_published_by_a_later_poll(
+        sqlite_database, clock):
+    bus = FlakyBus()
+    bus.down = True
+    relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=0.05, settle=0.01)
+    relay.startService()
+    try:
+        await sqlite_database.run("emit", emit, "contract.created", {"n": 1},
+                                  occurred_at=clock.now())
+        await sleep(0.2)
+        assert bus.taken == [] and await sqlite_database.run("pending", pending_count) == 1
+        bus.down = False
+        await wait_until(lambda: len(bus.taken) == 1, timeout=2)
+        for _ in range(50):  # the poll marks it published after the bus took it
+            if await sqlite_database.run("pending", pending_count) == 0:
+                break
+            await sleep(0.02)
+        assert await sqlite_database.run("pending", pending_count) == 0
+        assert [e.data for e in bus.taken] == [{"n": 1}]
     finally:
         relay.stopService()
