@@ -130,23 +130,42 @@ def test_a_deadlock_is_retried_and_both_units_commit(mariadb):
     database.engine.dispose()
 
 
-@pytest.mark.mariadb
-def test_a_lost_connection_is_retried(mariadb):
+def probe_database(mariadb) -> Database:
     database = Database(Settings().with_overrides(
         database={"url": mariadb.create_database()}).database)
     probe_metadata.create_all(database.engine)
-    calls = []
+    return database
+
+
+def kill_connection(mariadb, connection_id: int) -> None:
+    """As when the server restarts or a network link drops."""
+    killer = mariadb.connect()
+    killer.cursor().execute(f"KILL {connection_id}")
+    killer.close()
+
+
+def store_probe(calls: list):
+    def store(conn):
+        calls.append(conn.execute(text("SELECT CONNECTION_ID()")).scalar_one())
+        conn.execute(insert(probe).values(amount=Decimal("5.00")))
+    return store
+
+
+@pytest.mark.mariadb
+def test_a_lost_connection_is_retried(mariadb):
+    database = probe_database(mariadb)
+    calls, attempts = [], []
+    store = store_probe(calls)
 
     def store_after_losing_connection(conn):
-        calls.append(conn.execute(text("SELECT CONNECTION_ID()")).scalar_one())
-        if len(calls) == 1:
-            killer = mariadb.connect()
-            killer.cursor().execute(f"KILL {calls[0]}")
-            killer.close()
-        conn.execute(insert(probe).values(amount=Decimal("5.00")))
+        attempts.append(conn.execute(text("SELECT CONNECTION_ID()")).scalar_one())
+        if len(attempts) == 1:
+            kill_connection(mariadb, attempts[0])
+        store(conn)
 
     database.run_sync("store", store_after_losing_connection)
-    assert len(calls) == 2 and calls[0] != calls[1]
+    assert len(attempts) == 2 and attempts[0] != attempts[1]
+    assert len(calls) == 1  # the first attempt died before it stored anything
     assert database.run_sync("sum", lambda c: c.execute(
         select(func.sum(probe.c.amount))).scalar_one()) == Decimal("5.00")
     database.engine.dispose()
@@ -155,29 +174,21 @@ def test_a_lost_connection_is_retried(mariadb):
 @pytest.mark.mariadb
 def test_work_whose_commit_lost_the_connection_is_not_run_again(mariadb):
     """Its outcome is unknown: running it again could store it twice."""
-    database = Database(Settings().with_overrides(
-        database={"url": mariadb.create_database()}).database)
-    probe_metadata.create_all(database.engine)
+    database = probe_database(mariadb)
     calls = []
 
-    def store(conn):
-        calls.append(conn.execute(text("SELECT CONNECTION_ID()")).scalar_one())
-        conn.execute(insert(probe).values(amount=Decimal("5.00")))
-
     def lose_connection_at_commit(conn):
-        killer = mariadb.connect()
-        killer.cursor().execute(f"KILL {calls[-1]}")
-        killer.close()
+        kill_connection(mariadb, calls[-1])
 
     event.listen(database.engine, "commit", lose_connection_at_commit)
     try:
         with pytest.raises(CommitUncertain):
-            database.run_sync("store", store)
+            database.run_sync("store", store_probe(calls))
     finally:
         event.remove(database.engine, "commit", lose_connection_at_commit)
     assert len(calls) == 1
     # the same work is run again when the connection is lost before the commit
-    database.run_sync("store", store)
+    database.run_sync("store", store_probe(calls))
     assert len(calls) == 2
     database.engine.dispose()
 
