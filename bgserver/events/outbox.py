@@ -20,6 +20,9 @@ log = Logger()
 
 #: A claimed batch not published within this time may be claimed by another relay.
 CLAIM_SECONDS = 60
+#: The same for events their own process publishes from memory after the commit: if it
+#: stops first, the polls publish them this much later.
+FRESH_CLAIM_SECONDS = 10
 
 
 def emit(conn: Connection, event_type: str, data: dict[str, Any], *, occurred_at: datetime,
@@ -30,7 +33,8 @@ def emit(conn: Connection, event_type: str, data: dict[str, Any], *, occurred_at
     insert_later(conn, outbox, {
         "event_id": event.id, "type": event.type, "contract_id": contract_id,
         "occurred_at": occurred_at, "payload": event.to_json(), "claimed_by": holder,
-        "claimed_until": occurred_at + timedelta(seconds=CLAIM_SECONDS) if holder else None})
+        "claimed_until": occurred_at + timedelta(seconds=FRESH_CLAIM_SECONDS) if holder
+        else None})
     return event
 
 
@@ -124,6 +128,10 @@ class OutboxRelay(Service):
         self.database.stop_publishing(self.accept)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if self._flushing is not None and self._flushing.active():
+            # the services around it stop too; these events' claims lapse for the polls
+            self._flushing.cancel()
+            self._flushing = None
 
     # -- this process's events, from memory ---------------------------------------------
 

@@ -8,7 +8,7 @@ from twisted.internet.defer import fail, succeed
 from bgserver.events import Event, type_matches
 from bgserver.events.bus import BrokerUnavailable, EventBus
 from bgserver.events.local import LocalBus
-from bgserver.events.outbox import OutboxRelay, emit, pending_count
+from bgserver.events.outbox import FRESH_CLAIM_SECONDS, OutboxRelay, emit, pending_count
 from bgserver.storage.database import DatabaseUnavailable
 from tests.support.waiting import sleep, wait_until
 
@@ -172,3 +172,24 @@ async def test_events_the_bus_refused_from_memory_are_published_by_a_later_poll(
         assert [e.data for e in bus.taken] == [{"n": 1}]
     finally:
         relay.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_of_a_relay_that_stopped_before_publishing_go_out_by_another_poll(
+        sqlite_database, clock, fake_reactor):
+    gone = OutboxRelay(sqlite_database, FlakyBus(), clock, "relay-gone", interval=3600,
+                       settle=3600)  # it will never get round to publishing
+    gone.startService()
+    await sqlite_database.run("emit", emit, "contract.created", {"n": 1},
+                              occurred_at=clock.now())
+    gone.stopService()
+    bus = FlakyBus()
+    other = OutboxRelay(sqlite_database, bus, clock, "relay-other", interval=0.05)
+    other.startService()
+    try:
+        await sleep(0.3)
+        assert bus.taken == []  # still claimed by the relay that went away
+        fake_reactor.advance(FRESH_CLAIM_SECONDS + 1)
+        await wait_until(lambda: len(bus.taken) == 1, timeout=2)
+    finally:
+        other.stopService()
