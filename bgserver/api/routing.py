@@ -21,7 +21,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from bgserver.api.errors import ApiError, error_body
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import BillingError, Invalid
-from bgserver.storage.database import CommitUncertain, DatabaseUnavailable
+from bgserver.storage.database import DatabaseUnavailable
 from bgshared import wire
 from bgshared.api import errors as codes
 from bgshared.api.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC
@@ -163,13 +163,8 @@ class Api:
             if status == 429:
                 request.setHeader(b"retry-after", str(error.details["retry_after"]).encode())
             return self._error(request, status, error.code, error.message, error.details)
-        except CommitUncertain:
-            return self._error(request, 503, codes.UNAVAILABLE,
-                               "the database went away while saving: the change may have "
-                               "been made; repeat it with the same Idempotency-Key")
-        except DatabaseUnavailable:
-            return self._error(request, 503, codes.UNAVAILABLE,
-                               "the database is unavailable; nothing was changed, try again")
+        except DatabaseUnavailable as error:
+            return self._error(request, 503, codes.UNAVAILABLE, error.answer)
         except CancelledError:
             raise  # the client hung up; what it asked for may still be done
         except Exception:

@@ -57,9 +57,7 @@ def finish_batch(conn: Connection, holder: str, published: list[str], now: datet
                  release_rest: bool = True) -> None:
     """Mark what the bus took as published; free the rest of the claim for the next pass
     (nothing to free when the bus took them all)."""
-    if published:
-        conn.execute(update(outbox).where(outbox.c.event_id.in_(published))
-                     .values(published_at=now, claimed_until=None))
+    _mark_published(conn, published, now)
     if release_rest:
         conn.execute(update(outbox).where(outbox.c.claimed_by == holder,
                                           outbox.c.published_at.is_(None))
@@ -70,12 +68,16 @@ def settle_fresh(conn: Connection, published: list[str], refused: list[str],
                  now: datetime) -> None:
     """After publishing events from memory: mark those the bus took, and free the claim
     on those it refused so that the next poll retries them."""
-    if published:
-        conn.execute(update(outbox).where(outbox.c.event_id.in_(published))
-                     .values(published_at=now, claimed_until=None))
+    _mark_published(conn, published, now)
     if refused:
         conn.execute(update(outbox).where(outbox.c.event_id.in_(refused))
                      .values(claimed_by=None, claimed_until=None))
+
+
+def _mark_published(conn: Connection, event_ids: list[str], now: datetime) -> None:
+    if event_ids:
+        conn.execute(update(outbox).where(outbox.c.event_id.in_(event_ids))
+                     .values(published_at=now, claimed_until=None))
 
 
 def prune(conn: Connection, before: datetime) -> int:
@@ -146,14 +148,7 @@ class OutboxRelay(Service):
         try:
             while self._fresh:
                 events, self._fresh = self._fresh, []
-                results = yield DeferredList([self.bus.publish(e) for e in events],
-                                             consumeErrors=True)
-                published = [e.id for e, (ok, _) in zip(events, results) if ok]
-                refused = [e.id for e, (ok, _) in zip(events, results) if not ok]
-                if refused:
-                    log.warn("event relay: {failed} of {total} events not published "
-                             "({reason}); will retry", failed=len(refused), total=len(events),
-                             reason=next(r for ok, r in results if not ok).getErrorMessage())
+                published, refused = yield self._publish(events)
                 try:
                     yield self.database.run("outbox_published", settle_fresh, published,
                                             refused, self.clock.now())
@@ -197,16 +192,21 @@ class OutboxRelay(Service):
                 "outbox_claim", claim_batch, self.holder, self.clock.now(), self.batch)
             if not events:
                 return
-            results = yield DeferredList([self.bus.publish(e) for e in events],
-                                         consumeErrors=True)
-            published = [e.id for e, (ok, _) in zip(events, results) if ok]
-            failures = [r for ok, r in results if not ok]
+            published, refused = yield self._publish(events)
             yield self.database.run("outbox_finish", finish_batch, self.holder,
-                                    published, self.clock.now(), bool(failures))
-            if failures:
-                log.warn("event relay: {failed} of {total} events not published ({reason});"
-                         " will retry", failed=len(failures), total=len(events),
-                         reason=failures[0].getErrorMessage())
+                                    published, self.clock.now(), bool(refused))
+            if refused or len(events) < self.batch:
                 return
-            if len(events) < self.batch:
-                return
+
+    @inlineCallbacks
+    def _publish(self, events: list[Event]):
+        """Hand events to the bus; -> (ids it took, ids it refused)."""
+        results = yield DeferredList([self.bus.publish(e) for e in events],
+                                     consumeErrors=True)
+        published = [e.id for e, (ok, _) in zip(events, results) if ok]
+        refused = [e.id for e, (ok, _) in zip(events, results) if not ok]
+        if refused:
+            log.warn("event relay: {failed} of {total} events not published ({reason}); "
+                     "will retry", failed=len(refused), total=len(events),
+                     reason=next(r for ok, r in results if not ok).getErrorMessage())
+        return published, refused

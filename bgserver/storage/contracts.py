@@ -50,12 +50,16 @@ def set_contract_groups(conn: Connection, contract_id: int, group_ids: Iterable[
         conn.execute(insert(contract_group_link), rows)
 
 
+#: What a movement of money needs of its contract (and locks).
+MONEY_COLUMNS = [contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
+                 contract.c.status]
+
+
 def find_for(conn: Connection, contract_id: int, groups: frozenset[int] | None, *,
              lock: bool = False):
     """The contract's money fields if it exists for a caller seeing ``groups`` (None: all);
     with ``lock``, under a write lock: one movement of a contract at a time."""
-    query = select(contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
-                   contract.c.status).where(contract.c.id == contract_id)
+    query = select(*MONEY_COLUMNS).where(contract.c.id == contract_id)
     visible = _visible(groups)
     if visible is not None:
         query = query.where(visible)
@@ -65,8 +69,7 @@ def find_for(conn: Connection, contract_id: int, groups: frozenset[int] | None, 
 
 
 #: Statements of every request, built once (``ids``: a list bound when executed).
-_LOCK_FOR_MONEY = (select(contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
-                          contract.c.status)
+_LOCK_FOR_MONEY = (select(*MONEY_COLUMNS)
                    .where(contract.c.id.in_(bindparam("ids", expanding=True)))
                    .order_by(contract.c.id).with_for_update())
 _GROUPS_OF = (select(contract_group_link.c.contract_id, contract_group_link.c.group_id)

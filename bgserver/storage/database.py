@@ -38,11 +38,17 @@ RETRY_MYSQL_CODES = frozenset({1213, 1205, 2006, 2013, 2003, 1053})
 class DatabaseUnavailable(Exception):
     """The database could not do the work after all retries; nothing was committed."""
 
+    #: What a client is told.
+    answer = "the database is unavailable; nothing was changed, try again"
+
 
 class CommitUncertain(DatabaseUnavailable):
     """The connection was lost while committing: the work may or may not be stored, so it
     is not run again (that could store it twice). A retry with the same Idempotency-Key
     is safe; the caller finds out which it was."""
+
+    answer = ("the database went away while saving: the change may have been made; "
+              "repeat it with the same Idempotency-Key")
 
 
 def _mysql_code(exc: DBAPIError) -> int | None:

@@ -40,12 +40,14 @@ def add_to_balances(conn: Connection, changes: list[BalanceChange], today: date)
     """
     this_month = month_of(today)
     deltas: list[Decimal] = []
-    balances: dict[int, Decimal] = {}
+    balances: dict[int, Decimal] = {}  # before this month's changes
+    totals: dict[int, Decimal] = {}  # each contract's change of balance
     sums: dict[int, dict[str, Decimal]] = {}
     for change in changes:
         delta = change.amount if change.kind == "payments" else -change.amount
         deltas.append(delta)
         balances.setdefault(change.contract_id, change.balance)
+        totals[change.contract_id] = totals.get(change.contract_id, ZERO) + delta
         month = month_of(change.day)
         if month < this_month:
             _add_to_past_month(conn, change.contract_id, change.kind, change.amount, delta,
@@ -54,9 +56,6 @@ def add_to_balances(conn: Connection, changes: list[BalanceChange], today: date)
         else:
             sums.setdefault(change.contract_id, dict.fromkeys(KINDS, ZERO))[change.kind] += \
                 change.amount
-    totals = {i: ZERO for i in balances}
-    for change, delta in zip(changes, deltas):
-        totals[change.contract_id] += delta
     if sums:
         rows = []
         for contract_id, added in sums.items():

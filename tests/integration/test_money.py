@@ -14,6 +14,7 @@ from twisted.internet.defer import ensureDeferred, gatherResults
 from bgserver.billing import ledger, statuses
 from bgserver.storage.schema import audit, outbox, payment
 from bgshared.api.permissions import PERMISSIONS
+from tests.support.spies import count_units
 
 D = Decimal
 
@@ -329,22 +330,6 @@ async def test_twenty_concurrent_posts_with_one_key_make_one_payment(api):
     assert (await d.balance())["payments"] == "7.77"
 
 
-class UnitCount:
-    """Counts the units of work the database ran, by name (the real database runs them)."""
-
-    def __init__(self, database, monkeypatch):
-        self.names: list[str] = []
-        run = database.run
-
-        def counted(name, *args, **kwargs):
-            self.names.append(name)
-            return run(name, *args, **kwargs)
-        monkeypatch.setattr(database, "run", counted)
-
-    def __call__(self, name):
-        return self.names.count(name)
-
-
 @pytest_twisted.ensureDeferred
 async def test_payments_that_come_together_are_booked_together_each_with_its_own_answer(
         api, fake_reactor, monkeypatch):
@@ -358,7 +343,7 @@ async def test_payments_that_come_together_are_booked_together_each_with_its_own
     assert status == 200
     limited, _ = await api.operator(set(PERMISSIONS) - {"period.edit_closed"})
     await d.call("GET", "/balance", token=limited)  # its caller is known from now on
-    units = UnitCount(api.services.database, monkeypatch)
+    units = count_units(api.services.database, monkeypatch)
     key = {"Idempotency-Key": "k-1"}
     asked = [
         (d, {"amount": "10.00"}, None, None),
@@ -382,7 +367,7 @@ async def test_payments_that_come_together_are_booked_together_each_with_its_own
     assert results[4][1]["error"]["details"] == {"month": "2026-01"}
     # fewer units than requests: those that came while one ran went together (but the
     # two with one key never share a unit, so that the second finds the first's payment)
-    assert 2 <= units("create_payments") < len(asked)
+    assert 2 <= units.count("create_payments") < len(asked)
     stored = {p["id"]: (p["contract_id"], p["amount"]) for desk_ in (d, other)
               for p in (await desk_.call("GET", "/payments"))[1]["items"]}
     for status, body, _ in results:  # each answer names its own payment

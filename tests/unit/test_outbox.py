@@ -10,6 +10,7 @@ from bgserver.events.bus import BrokerUnavailable, EventBus
 from bgserver.events.local import LocalBus
 from bgserver.events.outbox import FRESH_CLAIM_SECONDS, OutboxRelay, emit, pending_count
 from bgserver.storage.database import DatabaseUnavailable
+from tests.support.spies import count_units
 from tests.support.waiting import sleep, wait_until
 
 
@@ -132,13 +133,8 @@ async def test_events_of_commits_that_came_together_are_published_at_once_togeth
     relay.startService()
     try:
         await sleep(0.2)  # the poll at start is over
-        units = []
         run = sqlite_database.run
-
-        def counted(name, *args, **kwargs):
-            units.append(name)
-            return run(name, *args, **kwargs)
-        monkeypatch.setattr(sqlite_database, "run", counted)
+        units = count_units(sqlite_database, monkeypatch)
         for n in range(5):  # five commits, each handing its event to the relay
             await run("emit", emit, "contract.created", {"n": n}, occurred_at=clock.now())
         await wait_until(lambda: len(bus.taken) == 5, timeout=2)
