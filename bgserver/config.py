@@ -63,6 +63,8 @@ class ServerSettings(_Section):
     listen: str = "tcp:8080:interface=127.0.0.1"
     #: Requests with a larger body are refused with 413.
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    #: One JSON line per request: ``-`` standard output, or a file appended to.
+    access_log: str = "-"
 
 
 class EventsSettings(_Section):

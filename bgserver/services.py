@@ -18,6 +18,7 @@ from twisted.application import strports
 from twisted.application.service import MultiService, Service
 from twisted.logger import Logger
 
+from bgserver.api.accesslog import AccessLog
 from bgserver.api.app import ApiServices, build_api
 from bgserver.api.site import BillingSite
 from bgserver.clock import BillingClock
@@ -136,7 +137,10 @@ def _check_schema(database: Database) -> None:
 
 def add_server(core: Core, parent: MultiService) -> None:
     api = build_api(ApiServices.build(core.database, core.bus, core.clock, core.settings))
-    site = BillingSite(api.resource(), core.reactor, core.settings.server.max_body_bytes)
+    access_log = AccessLog.open(core.reactor, core.settings.server.access_log)
+    access_log.setServiceParent(parent)  # added first, stopped last: flushes after http
+    site = BillingSite(api.resource(), core.reactor, access_log,
+                       core.settings.server.max_body_bytes)
     http = strports.service(core.settings.server.listen, site, reactor=core.reactor)
     http.setName("http")
     http.setServiceParent(parent)

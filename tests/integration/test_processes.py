@@ -53,7 +53,7 @@ def test_three_processes_exchange_events_through_activemq(mariadb, activemq, tmp
         assert status == 200
         assert body == {"status": "ok", "database": "ok",
                         "events": {"broker": activemq.url, "connected": True}}
-        server.wait_log(r"GET /health 200 [0-9.]+ms")
+        server.wait_log(r'"method":"GET","path":"/health","status":200,"duration_ms":[0-9.]+')
     finally:
         codes = [process.stop() for process in processes]
     for process, code in zip(processes, codes):

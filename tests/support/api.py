@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
 from twisted.web.client import HTTPConnectionPool
 
+from bgserver.api.accesslog import AccessLog
 from bgserver.api.app import ApiServices, build_api
 from bgserver.api.site import BillingSite
 from bgserver.billing.access import system_caller
@@ -30,7 +32,8 @@ class ApiHarness:
         self.settings = settings or Settings()
         self.services = ApiServices.build(database, LocalBus(reactor), clock, self.settings)
         self.api = build_api(self.services)
-        self.site = BillingSite(self.api.resource(), reactor,
+        self.access_log = AccessLog(reactor, io.StringIO())
+        self.site = BillingSite(self.api.resource(), reactor, self.access_log,
                                 self.settings.server.max_body_bytes)
         self.port = reactor.listenTCP(0, self.site, interface="127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port.getHost().port}"
@@ -39,6 +42,7 @@ class ApiHarness:
     async def aclose(self) -> None:
         await self.pool.closeCachedConnections()
         await self.port.stopListening()
+        self.access_log.flush()
 
     def close(self) -> None:
         """For fixtures (outside the reactor's greenlet); tests await :meth:`aclose`."""

@@ -1,0 +1,84 @@
+"""The access log: one JSON line per request, written in batches.
+
+A line a request through Twisted's logger cost about a third of a simple request's time
+(building the event, formatting its text and time, one write and flush per line). Like a
+web server's, this log is a stream of its own: lines are made with one ``json.dumps`` and
+written together, when :data:`FLUSH_SECONDS` have passed since the first waiting one, when
+:data:`MAX_WAITING` wait, and when the process stops.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+
+log = Logger()
+
+FLUSH_SECONDS = 0.2
+MAX_WAITING = 1000
+
+
+class AccessLog(Service):
+    name = "access-log"
+
+    def __init__(self, reactor: Any, out: TextIO):
+        self.reactor = reactor
+        self.out = out
+        self._waiting: list[str] = []
+        self._flush_call = None
+        self._second = -1
+        self._second_text = ""
+
+    @classmethod
+    def open(cls, reactor: Any, target: str) -> "AccessLog":
+        """``-``: standard output (where ``twistd -n`` logs too); otherwise a file appended
+        to, so that logrotate's ``copytruncate`` works."""
+        out = sys.stdout if target == "-" else open(target, "a", encoding="utf-8")  # noqa: SIM115
+        return cls(reactor, out)
+
+    def record(self, request: Any, started: float) -> None:
+        """Method, path (no query: it may carry secrets), status, duration, client."""
+        now = self.reactor.seconds()
+        self._waiting.append(json.dumps({
+            "time": self._time(now),
+            "method": request.method.decode("ascii", "replace"),
+            "path": request.path.decode("utf-8", "replace"),
+            "status": request.code,
+            "duration_ms": round((now - started) * 1000.0, 1),
+            "client": getattr(request.getClientAddress(), "host", None),
+        }, ensure_ascii=False, separators=(",", ":")))
+        if len(self._waiting) >= MAX_WAITING:
+            self.flush()
+        elif self._flush_call is None:
+            self._flush_call = self.reactor.callLater(FLUSH_SECONDS, self.flush)
+
+    def _time(self, now: float) -> str:
+        """UTC with milliseconds; the seconds part is made once a second."""
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((now - second) * 1000):03d}Z"
+
+    def flush(self) -> None:
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
+        if not self._waiting:
+            return
+        text = "\n".join(self._waiting) + "\n"
+        self._waiting.clear()
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except (OSError, ValueError) as exc:  # a full disk must not stop the API
+            log.warn("access log not written: {error}", error=str(exc))
+
+    def stopService(self):
+        self.flush()
+        return super().stopService()
