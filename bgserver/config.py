@@ -120,6 +120,10 @@ class AuthSettings(_Section):
 class ContractSettings(_Section):
     #: New contract numbers: ``{YY}``/``{YYYY}`` the year, ``{N:04}`` a counter per prefix.
     number_pattern: str = "A-{YY}-{N:04}"
+    #: A contract card read is remembered at most this long, seconds (0: read it each
+    #: time). A change clears it at once on its bgserver, on the others when its event
+    #: arrives; while the event bus is disconnected, nothing is remembered.
+    cache_seconds: float = Field(10.0, ge=0, le=600)
 
     @field_validator("number_pattern")
     @classmethod

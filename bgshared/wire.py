@@ -28,3 +28,28 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
+
+
+class Sealed(dict):
+    """A JSON object nobody changes any more (a remembered contract card): its bytes are
+    made once, however often it is sent."""
+
+    __slots__ = ("_encoded",)
+
+    def encoded(self) -> bytes:
+        try:
+            return self._encoded
+        except AttributeError:
+            self._encoded: bytes = dumps(self).encode()
+            return self._encoded
+
+    def _sealed(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a sealed JSON object cannot change")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _sealed  # type: ignore[assignment]
+    __ior__ = _sealed  # type: ignore[assignment]
+
+
+def encode(value: Any) -> bytes:
+    """UTF-8 JSON."""
+    return value.encoded() if type(value) is Sealed else dumps(value).encode()

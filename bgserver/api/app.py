@@ -38,7 +38,7 @@ class ApiServices:
         bus.subscribe("access.revoked", lambda event: auth.cache.clear())
         return cls(database, bus, clock, settings, auth,
                    UserService(database, clock, on_revoke=auth.cache.clear),
-                   ContractService(database, clock, settings.contracts),
+                   ContractService(database, clock, settings.contracts, bus),
                    ParamService(database, clock),
                    MoneyService(database, clock),
                    AuditService(database))

@@ -174,8 +174,8 @@ class Api:
         if isinstance(result, Reply):
             for name, value in result.headers.items():
                 request.setHeader(name.encode(), value.encode())
-            return _json(request, result.status, wire.dumps(result.body).encode())
-        return _json(request, 200, wire.dumps(result).encode())
+            return _json(request, result.status, wire.encode(result.body))
+        return _json(request, 200, wire.encode(result))
 
     @staticmethod
     def _error(request, status: int, code: str, message: str, details: Any = None) -> bytes:

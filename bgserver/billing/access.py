@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from bgshared.api.permissions import PERMISSIONS
 
@@ -29,9 +29,9 @@ class Caller:
         return {f"{prefix}actor_type": self.kind, f"{prefix}actor_id": self.id,
                 f"{prefix}actor_name": self.name}
 
-    def sees(self, contract_groups: set[int] | frozenset[int]) -> bool:
+    def sees(self, contract_groups: Iterable[int]) -> bool:
         """A caller limited to groups sees a contract that is in at least one of them."""
-        return self.groups is None or bool(self.groups & set(contract_groups))
+        return self.groups is None or not self.groups.isdisjoint(contract_groups)
 
 
 ALL_PERMISSIONS = frozenset(PERMISSIONS)

@@ -8,7 +8,6 @@ and a restart logs nobody out.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
@@ -21,6 +20,7 @@ from twisted.python.failure import Failure
 from bgserver.billing.access import ALL_PERMISSIONS, Caller
 from bgserver.billing.errors import TooManyAttempts, Unauthenticated
 from bgserver.billing.passwords import DUMMY_HASH, verify_password
+from bgserver.billing.recent import Recent
 from bgserver.config import AuthSettings
 from bgserver.events.outbox import emit
 from bgserver.storage import access as store
@@ -43,24 +43,16 @@ class CallerCache:
     token that miss together share one look-up."""
 
     def __init__(self, reactor: Any, seconds: float, size: int = 10_000):
-        self.reactor = reactor
-        self.seconds = seconds
-        self.size = size
-        self._callers: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+        self._callers: Recent[str, Caller] = Recent(reactor, seconds, size)
         self._loading: dict[str, list[Deferred]] = {}
-        #: Counts revocations: a look-up that began before one is not remembered.
-        self._generation = 0
 
     def get(self, token: str, address: str | None = None) -> Caller | None:
         """The caller remembered for ``token``, as calling from ``address``."""
         key = store.token_hash(token)
-        found = self._callers.get(key)
-        if found is None or found[0] <= self.reactor.seconds():
-            return None
-        caller = found[1]
-        if caller.address != address:  # a client keeps its address: replace() once
-            caller = replace(caller, address=address)
-            self._callers[key] = (found[0], caller)
+        caller = self._callers.get(key)
+        if caller is not None and caller.address != address:
+            caller = replace(caller, address=address)  # a client keeps its address: once
+            self._callers.replace(key, caller)
         return caller
 
     def load(self, token: str,
@@ -73,12 +65,11 @@ class CallerCache:
             waiting.append(answer)
             return answer
         self._loading[key] = [answer]
-        generation = self._generation
+        generation = self._callers.generation
 
         def settle(result):
-            if not isinstance(result, Failure) and result is not None \
-                    and generation == self._generation:
-                self._put(key, result)
+            if not isinstance(result, Failure) and result is not None:
+                self._callers.put(key, result, generation)
             for waiter in self._loading.pop(key):
                 if isinstance(result, Failure):
                     waiter.errback(result)
@@ -88,15 +79,7 @@ class CallerCache:
         ensureDeferred(lookup()).addBoth(settle)
         return answer
 
-    def _put(self, key: str, caller: Caller) -> None:
-        if self.seconds <= 0:
-            return
-        self._callers[key] = (self.reactor.seconds() + self.seconds, caller)
-        while len(self._callers) > self.size:
-            self._callers.popitem(last=False)
-
     def clear(self) -> None:
-        self._generation += 1
         self._callers.clear()
 
 

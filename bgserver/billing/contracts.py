@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from twisted.internet import threads
 
@@ -11,23 +11,38 @@ from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Forbidden, Invalid, NotFound
 from bgserver.billing.paging import page, page_size
 from bgserver.billing.passwords import hash_password
+from bgserver.billing.recent import Recent
 from bgserver.config import ContractSettings
+from bgserver.events import Event
+from bgserver.events.bus import EventBus
 from bgserver.events.outbox import emit
 from bgserver.storage import access as access_store
 from bgserver.storage import contracts as store
 from bgserver.storage import statuses as status_store
 from bgserver.storage.batching import Batcher
 from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPatch, StatusChange
+from bgshared.wire import Sealed
 
 
 
 class ContractService:
-    def __init__(self, database: Any, clock: Any, settings: ContractSettings):
+    def __init__(self, database: Any, clock: Any, settings: ContractSettings,
+                 bus: EventBus | None = None):
+        """With ``bus``, a card read is remembered (:mod:`bgserver.billing.recent`) while
+        the events of other processes' changes reach this one through it."""
         self.database = database
         self.clock = clock
         self.settings = settings
         # contract cards asked for while the database is busy are read together
         self._reads = Batcher(self._read_many)
+        self.bus = bus
+        self.cards: Recent[int, Sealed] = Recent(
+            clock.reactor, settings.cache_seconds if bus is not None else 0)
+        self._bus_session: int | None = None
+        database.on_commit(self.forget)
+        if bus is not None:
+            for pattern in ("contract.*", "balance.changed"):
+                bus.subscribe(pattern, lambda event: self.forget([event]))
 
     # -- numbers -----------------------------------------------------------------------
 
@@ -59,19 +74,41 @@ class ContractService:
     @staticmethod
     def _visible(caller: Caller, view: dict[str, Any] | None) -> dict[str, Any]:
         """Another group's contract does not exist for this caller: 404, not 403."""
-        if view is None or not caller.sees(set(view["groups"])):
+        if view is None or not caller.sees(view["groups"]):
             raise NotFound("no such contract")
         return view
 
     # -- reading -----------------------------------------------------------------------
 
     async def get(self, caller: Caller, contract_id: int) -> dict[str, Any]:
-        return self._visible(caller, await self._reads.submit(contract_id))
+        card = self._remembered(contract_id)
+        if card is None:
+            card = await self._reads.submit(contract_id)
+        return self._visible(caller, card)
 
     async def _read_many(self, ids: list[int]) -> list[dict[str, Any] | None]:
+        generation = self.cards.generation
         views = await self.database.run("get_contracts", store.get_contracts, ids,
                                         readonly=True)
-        return [views.get(i) for i in ids]
+        cards = {contract_id: Sealed(view) for contract_id, view in views.items()}
+        for contract_id, card in cards.items():
+            self.cards.put(contract_id, card, generation)
+        return [cards.get(i) for i in ids]
+
+    def _remembered(self, contract_id: int) -> Sealed | None:
+        """A card is trusted only if the bus has stayed connected since it was read: the
+        events of changes elsewhere published in between never come."""
+        bus = self.bus
+        session = bus.sessions if bus is not None and bus.connected else None
+        if session != self._bus_session:
+            self._bus_session = session
+            self.cards.clear()
+        return self.cards.get(contract_id) if session is not None else None
+
+    def forget(self, events: Iterable[Event]) -> None:
+        """Events of a change (committed here, or arriving from another process): the
+        cards of their contracts are read again."""
+        self.cards.forget({e.contract_id for e in events if e.contract_id is not None})
 
     async def search(self, caller: Caller, q: str | None, cursor: str | None,
                      limit: int) -> dict[str, Any]:

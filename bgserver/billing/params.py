@@ -161,7 +161,7 @@ class ParamService:
     def _contract(conn, caller: Caller, contract_id: int, lock: bool = False) -> None:
         """Another group's contract does not exist for this caller: 404, as in contracts."""
         view = contract_store.get_contract(conn, contract_id, lock=lock)
-        if view is None or not caller.sees(set(view["groups"])):
+        if view is None or not caller.sees(view["groups"]):
             raise NotFound("no such contract")
 
     @staticmethod

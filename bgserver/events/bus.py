@@ -75,6 +75,11 @@ class EventBus:
 
     def __init__(self) -> None:
         self.subscriptions: list[Subscription] = []
+        #: True while what any process publishes reaches this bus's subscribers.
+        self.connected = False
+        #: How many times it has connected: a subscriber that is not durable missed
+        #: whatever was published between two sessions.
+        self.sessions = 0
 
     def subscribe(self, pattern: str, handler: Handler, durable: str | None = None) -> Subscription:
         """``pattern`` is an event type with wildcards (``payment.*``, ``>`` for all);

@@ -20,6 +20,7 @@ class LocalBus(EventBus, Service):
         EventBus.__init__(self)
         self.reactor = reactor
         self.published = 0
+        self.connected, self.sessions = True, 1  # in-process: nothing to lose
 
     def publish(self, event: Event) -> "Deferred[None]":
         self.published += 1
@@ -33,4 +34,4 @@ class LocalBus(EventBus, Service):
         subscription.deliver(event).addErrback(lambda _failure: None)
 
     def status(self) -> dict[str, Any]:
-        return {"broker": "local", "connected": True}
+        return {"broker": "local", "connected": self.connected}

@@ -75,7 +75,6 @@ class StompBus(EventBus, Service):
         self.client_id = client_id
         self.receipt_timeout = receipt_timeout
         self.max_retry_delay = max_retry_delay
-        self.connected = False
         self._connection: stomp.Connection12 | None = None
         self._writer = ThreadPool(minthreads=1, maxthreads=1, name="stomp-writer")
         self._pending: dict[str, Deferred] = {}
@@ -168,6 +167,7 @@ class StompBus(EventBus, Service):
             return
         self._connection = connection
         self.connected = True
+        self.sessions += 1
         self._retry_delay = 0.2
         self._last_error = ""
         log.info("event bus connected to stomp://{host}:{port}", host=self.address[0],

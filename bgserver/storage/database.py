@@ -156,12 +156,17 @@ class Database(Service):
         are stored claimed by ``holder``, so no other relay takes them meanwhile; if
         ``holder`` never marks them published, the claim lapses and any relay does."""
         self.relay_holder = holder
+        self.on_commit(callback)
+
+    def on_commit(self, callback: Callable[[list], None]) -> None:
+        """Hand the events of each unit of work to ``callback`` on the reactor thread once
+        the unit commits, before the unit's own result (caches forget what changed before
+        whoever changed it reads again)."""
         self._after_commit.append(callback)
 
     def stop_publishing(self, callback: Callable[[list], None]) -> None:
         self._after_commit.remove(callback)
-        if not self._after_commit:
-            self.relay_holder = None
+        self.relay_holder = None
 
     def run(self, name: str, fn: Callable[..., T], *args: Any, readonly: bool = False,
             retries: int | None = None, **kwargs: Any) -> "Deferred[T]":

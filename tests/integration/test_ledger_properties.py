@@ -46,6 +46,9 @@ class InlineDatabase:
     def run(self, name, fn, *args, **kwargs):
         return maybeDeferred(self.database.run_sync, name, fn, *args, **kwargs)
 
+    def on_commit(self, callback):
+        self.database.on_commit(callback)
+
 
 def block(coroutine):
     outcome = []

@@ -28,9 +28,10 @@ _names = itertools.count(1)
 
 
 class ApiHarness:
-    def __init__(self, database, clock, settings: Settings | None = None):
+    def __init__(self, database, clock, settings: Settings | None = None, bus=None):
         self.settings = settings or Settings()
-        self.services = ApiServices.build(database, LocalBus(reactor), clock, self.settings)
+        self.services = ApiServices.build(database, bus or LocalBus(reactor), clock,
+                                          self.settings)
         self.api = build_api(self.services)
         self.access_log = AccessLog(reactor, io.StringIO())
         self.site = BillingSite(self.api.resource(), reactor, self.access_log,
