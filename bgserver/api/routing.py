@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, MapAdapter
 
 from bgserver.api.errors import ApiError, error_body
 from bgserver.billing.access import Caller
@@ -115,11 +116,60 @@ def _parse_body(request, model: type[BaseModel]) -> BaseModel:
                        details) from None
 
 
+class RememberedMatches(MapAdapter):
+    """Werkzeug's matcher walks the rules for every request: about a tenth of a simple
+    request's time. Clients ask for the same paths again and again, so a path's match is
+    remembered (only matches: misses and redirects go the whole way each time)."""
+
+    def match(self, path_info=None, method=None, return_rule=False, query_args=None,
+              websocket=None):
+        if path_info is not None or method is not None or not return_rule \
+                or query_args is not None or websocket is not None:
+            return super().match(path_info, method, return_rule, query_args, websocket)
+        key = (self.default_method, self.path_info)
+        remembered = self.map.matches
+        found = remembered.get(key)
+        if found is None:
+            found = super().match(return_rule=True)
+            remembered[key] = found
+            if len(remembered) > self.map.remember:
+                remembered.pop(next(iter(remembered)))
+        return found
+
+
+class RememberingMap(Map):
+    #: How many paths' matches are remembered; the oldest go first.
+    remember = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.matches: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+
+    def bind(self, server_name, script_name=None, subdomain=None, url_scheme="http",
+             default_method="GET", path_info=None, query_args=None):
+        # no host or subdomain matching here: the server name plays no part in a match
+        if subdomain is None:
+            subdomain = self.default_subdomain
+        return RememberedMatches(
+            self, server_name, "/" if script_name is None else script_name, subdomain,
+            url_scheme, "/" if path_info is None else path_info, default_method, query_args)
+
+    def add(self, rulefactory) -> None:
+        self.matches.clear()
+        super().add(rulefactory)
+
+
+class _Klein(Klein):
+    def __init__(self) -> None:
+        super().__init__()
+        self._url_map = RememberingMap()
+
+
 class Api:
     """The Klein application: every route here went through :meth:`route`."""
 
     def __init__(self, authenticate: Callable[[str | None, str | None], Awaitable[Caller]]):
-        self.app = Klein()
+        self.app = _Klein()
         self.routes: list[Route] = []
         self._authenticate = authenticate
         self.app.handle_errors(NotFound)(self._not_found)

@@ -16,6 +16,15 @@ class BillingRequest(Request):
         super().__init__(*args, **kwargs)
         self.started = self.channel.site.reactor.seconds() if self.channel else 0.0
 
+    def isSecure(self):
+        """Klein asks twice a request; Twisted answers through an interface lookup on the
+        transport, which does not change for the connection's life."""
+        channel = self.channel
+        secure = getattr(channel, "bg_secure", None)
+        if secure is None:
+            secure = channel.bg_secure = super().isSecure()
+        return secure
+
     def gotLength(self, length):
         limit = self.channel.site.max_body_bytes
         if length is not None and length > limit:
