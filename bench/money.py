@@ -8,7 +8,7 @@ connections: POST payments to random contracts, GET random contracts, GET the ba
 /health, each after a warm-up run that is not counted. Prints the figures and the targets.
 
     python bench/money.py [--seconds 10] [--warmup 3] [--contracts 1000] [--threads 2]
-                          [--connections 32] [--driver pymysql|mysqldb]
+                          [--connections 32] [--driver pymysql|mysqldb] [--card-seconds S]
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--driver", default="pymysql", choices=["pymysql", "mysqldb"],
                    help="mysqldb: the C client (pip install mysqlclient), for comparison")
+    p.add_argument("--card-seconds", type=float, default=None,
+                   help="contracts.cache_seconds of bgserver (default: its own; 0: every "
+                        "GET reads the database)")
     args = p.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package wrk)")
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         env.update(BG_DATABASE__URL=db.create_database().replace("+pymysql", f"+{args.driver}"),
                    BG_SERVER__LISTEN=f"tcp:{port}:interface=127.0.0.1",
                    BG_ADMIN_PASSWORD="bench-admin-password")
+        if args.card_seconds is not None:
+            env["BG_CONTRACTS__CACHE_SECONDS"] = str(args.card_seconds)
         subprocess.run([str(BIN / "bgbilling"), "init"], cwd=workdir, env=env, check=True,
                        capture_output=True)
         start(stack, "bgserver", [str(BIN / "twistd"), "-n", "--pidfile=", "bgserver"],
@@ -109,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bgserver {base} key {key} ids {min(ids)}..{max(ids)}", flush=True)
             while os.path.exists(pause):
                 time.sleep(0.5)
+        cards = "default" if args.card_seconds is None else f"{args.card_seconds:g} s"
         print(f"one bgserver on MariaDB ({args.driver}), {len(ids)} contracts, wrk -t{args.threads} "
-              f"-c{args.connections} -d{args.seconds}s after {args.warmup}s of warm-up")
+              f"-c{args.connections} -d{args.seconds}s after {args.warmup}s of warm-up, "
+              f"cards remembered: {cards}")
         results = {}
         for name, method in (("POST payments", "POST"), ("GET contract", "GET")):
             os.environ["BG_BENCH_METHOD"] = method

@@ -123,7 +123,7 @@ class ContractSettings(_Section):
     #: A contract card read is remembered at most this long, seconds (0: read it each
     #: time). A change clears it at once on its bgserver, on the others when its event
     #: arrives; while the event bus is disconnected, nothing is remembered.
-    cache_seconds: float = Field(10.0, ge=0, le=600)
+    cache_seconds: float = Field(60.0, ge=0, le=600)
 
     @field_validator("number_pattern")
     @classmethod
