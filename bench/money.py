@@ -9,6 +9,7 @@ connections: POST payments to random contracts, GET random contracts, GET the ba
 
     python bench/money.py [--seconds 10] [--warmup 3] [--contracts 1000] [--threads 2]
                           [--connections 32] [--driver pymysql|mysqldb] [--card-seconds S]
+                          [--broker local|activemq]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from health import BIN, free_port, run_wrk, start  # noqa: E402
-from tests.support.services import MariaDB  # noqa: E402
+from tests.support.services import ActiveMQ, MariaDB  # noqa: E402
 
 LUA = """
 local token = os.getenv("BG_BENCH_TOKEN")
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--driver", default="pymysql", choices=["pymysql", "mysqldb"],
                    help="mysqldb: the C client (pip install mysqlclient), for comparison")
+    p.add_argument("--broker", default="local", choices=["local", "activemq"],
+                   help="activemq: a private ActiveMQ carries bgserver's events, as in "
+                        "production with separate processes")
     p.add_argument("--card-seconds", type=float, default=None,
                    help="contracts.cache_seconds of bgserver (default: its own; 0: every "
                         "GET reads the database)")
@@ -86,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         env.update(BG_DATABASE__URL=db.create_database().replace("+pymysql", f"+{args.driver}"),
                    BG_SERVER__LISTEN=f"tcp:{port}:interface=127.0.0.1",
                    BG_ADMIN_PASSWORD="bench-admin-password")
+        if args.broker == "activemq":
+            broker = ActiveMQ(workdir / "activemq")
+            broker.start()
+            stack.callback(broker.stop)
+            env["BG_EVENTS__BROKER"] = broker.url
         if args.card_seconds is not None:
             env["BG_CONTRACTS__CACHE_SECONDS"] = str(args.card_seconds)
         subprocess.run([str(BIN / "bgbilling"), "init"], cwd=workdir, env=env, check=True,
@@ -115,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             while os.path.exists(pause):
                 time.sleep(0.5)
         cards = "default" if args.card_seconds is None else f"{args.card_seconds:g} s"
-        print(f"one bgserver on MariaDB ({args.driver}), {len(ids)} contracts, wrk -t{args.threads} "
+        print(f"one bgserver on MariaDB ({args.driver}), events: {args.broker}, "
+              f"{len(ids)} contracts, wrk -t{args.threads} "
               f"-c{args.connections} -d{args.seconds}s after {args.warmup}s of warm-up, "
               f"cards remembered: {cards}")
         results = {}
