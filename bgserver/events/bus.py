@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 from twisted.logger import Logger
 
 from bgserver.events import Event, type_matches
@@ -93,6 +93,12 @@ class EventBus:
 
     def publish(self, event: Event) -> "Deferred[None]":
         raise NotImplementedError
+
+    def publish_many(self, events: list[Event]) -> "Deferred[None]":
+        """Publish ``events`` in order. On failure some may have gone out all the same:
+        the caller publishes them all again, and consumers drop duplicates by id."""
+        return gatherResults([self.publish(e) for e in events], consumeErrors=True) \
+            .addCallback(lambda _: None)
 
     def status(self) -> dict[str, Any]:
         raise NotImplementedError

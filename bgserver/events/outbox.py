@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 from twisted.application.service import Service
-from twisted.internet.defer import DeferredList, inlineCallbacks
+from twisted.internet.defer import FirstError, inlineCallbacks
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
@@ -201,12 +201,12 @@ class OutboxRelay(Service):
     @inlineCallbacks
     def _publish(self, events: list[Event]):
         """Hand events to the bus; -> (ids it took, ids it refused)."""
-        results = yield DeferredList([self.bus.publish(e) for e in events],
-                                     consumeErrors=True)
-        published = [e.id for e, (ok, _) in zip(events, results) if ok]
-        refused = [e.id for e, (ok, _) in zip(events, results) if not ok]
-        if refused:
-            log.warn("event relay: {failed} of {total} events not published ({reason}); "
-                     "will retry", failed=len(refused), total=len(events),
-                     reason=next(r for ok, r in results if not ok).getErrorMessage())
-        return published, refused
+        ids = [e.id for e in events]
+        try:
+            yield self.bus.publish_many(events)
+        except Exception as exc:
+            reason = exc.subFailure.getErrorMessage() if isinstance(exc, FirstError) else str(exc)
+            log.warn("event relay: {total} events not published ({reason}); will retry",
+                     total=len(events), reason=reason)
+            return [], ids
+        return ids, []

@@ -61,6 +61,25 @@ async def test_published_event_reaches_a_subscriber_on_the_reactor_thread(active
 
 
 @pytest_twisted.ensureDeferred
+async def test_events_published_together_all_arrive_in_order(activemq, clock):
+    publisher, consumer = make_bus(activemq), make_bus(activemq)
+    inbox = Inbox()
+    consumer.subscribe("balance.*", inbox)
+    for bus in (publisher, consumer):
+        bus.startService()
+    try:
+        await wait_until(lambda: publisher.connected and consumer.connected)
+        events = [Event("balance.changed", clock.now(), {"n": n}, contract_id=n)
+                  for n in range(50)]
+        await publisher.publish_many(events)  # fires on the broker's one receipt
+        await wait_until(lambda: len(inbox.events) == len(events))
+        assert inbox.events == events
+    finally:
+        await publisher.stopService()
+        await consumer.stopService()
+
+
+@pytest_twisted.ensureDeferred
 async def test_durable_subscription_keeps_events_while_the_consumer_is_away(activemq, clock):
     publisher = make_bus(activemq)
     publisher.startService()
