@@ -41,8 +41,8 @@ class ContractService:
         self._bus_session: int | None = None
         database.on_commit(self.forget)
         if bus is not None:
-            for pattern in ("contract.*", "balance.changed"):
-                bus.subscribe(pattern, lambda event: self.forget([event]))
+            for pattern in ("contract.*", "balance.changed"):  # ours: forgot at the commit
+                bus.subscribe(pattern, lambda event: self.forget([event]), others_only=True)
 
     # -- numbers -----------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable
 
-from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 
 from bgserver.events import Event, type_matches
@@ -43,10 +43,12 @@ class SeenIds:
 
 
 class Subscription:
-    def __init__(self, pattern: str, handler: Handler, durable: str | None = None):
+    def __init__(self, pattern: str, handler: Handler, durable: str | None = None,
+                 others_only: bool = False):
         self.pattern = pattern
         self.handler = handler
         self.durable = durable
+        self.others_only = others_only
         self.seen = SeenIds()
 
     @property
@@ -81,10 +83,13 @@ class EventBus:
         #: whatever was published between two sessions.
         self.sessions = 0
 
-    def subscribe(self, pattern: str, handler: Handler, durable: str | None = None) -> Subscription:
+    def subscribe(self, pattern: str, handler: Handler, durable: str | None = None,
+                  others_only: bool = False) -> Subscription:
         """``pattern`` is an event type with wildcards (``payment.*``, ``>`` for all);
-        ``durable`` names a subscription the broker keeps while the consumer is away."""
-        subscription = Subscription(pattern, handler, durable)
+        ``durable`` names a subscription the broker keeps while the consumer is away;
+        ``others_only`` leaves out the events this process committed and publishes itself
+        (``own``), which it handled at the commit."""
+        subscription = Subscription(pattern, handler, durable, others_only)
         self.subscriptions.append(subscription)
         return subscription
 
@@ -94,11 +99,11 @@ class EventBus:
     def publish(self, event: Event) -> "Deferred[None]":
         raise NotImplementedError
 
-    def publish_many(self, events: list[Event]) -> "Deferred[None]":
-        """Publish ``events`` in order. On failure some may have gone out all the same:
-        the caller publishes them all again, and consumers drop duplicates by id."""
-        return gatherResults([self.publish(e) for e in events], consumeErrors=True) \
-            .addCallback(lambda _: None)
+    def publish_many(self, events: list[Event], own: bool = False) -> "Deferred[None]":
+        """Publish ``events`` in order; ``own``: this process committed them. On failure
+        some may have gone out all the same: the caller publishes them all again, and
+        consumers drop duplicates by id."""
+        raise NotImplementedError
 
     def status(self) -> dict[str, Any]:
         raise NotImplementedError

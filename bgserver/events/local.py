@@ -23,9 +23,14 @@ class LocalBus(EventBus, Service):
         self.connected, self.sessions = True, 1  # in-process: nothing to lose
 
     def publish(self, event: Event) -> "Deferred[None]":
-        self.published += 1
-        for subscription in self.matching(event):
-            self.reactor.callLater(0, self._deliver, subscription, event)
+        return self.publish_many([event])
+
+    def publish_many(self, events: list[Event], own: bool = False) -> "Deferred[None]":
+        for event in events:
+            self.published += 1
+            for subscription in self.matching(event):
+                if not (own and subscription.others_only):
+                    self.reactor.callLater(0, self._deliver, subscription, event)
         return succeed(None)
 
     @staticmethod

@@ -148,7 +148,7 @@ class OutboxRelay(Service):
         try:
             while self._fresh:
                 events, self._fresh = self._fresh, []
-                published, refused = yield self._publish(events)
+                published, refused = yield self._publish(events, own=True)
                 try:
                     yield self.database.run("outbox_published", settle_fresh, published,
                                             refused, self.clock.now())
@@ -199,11 +199,12 @@ class OutboxRelay(Service):
                 return
 
     @inlineCallbacks
-    def _publish(self, events: list[Event]):
-        """Hand events to the bus; -> (ids it took, ids it refused)."""
+    def _publish(self, events: list[Event], own: bool = False):
+        """Hand events to the bus (``own``: committed by this process); -> (ids it took,
+        ids it refused)."""
         ids = [e.id for e in events]
         try:
-            yield self.bus.publish_many(events)
+            yield self.bus.publish_many(events, own)
         except Exception as exc:
             reason = exc.subFailure.getErrorMessage() if isinstance(exc, FirstError) else str(exc)
             log.warn("event relay: {total} events not published ({reason}); will retry",

@@ -27,6 +27,10 @@ from bgserver.events.bus import BrokerUnavailable, EventBus, Subscription
 
 log = Logger()
 
+#: The message property naming the bus that published an event of its own process's
+#: commits (a JMS selector can only name properties spelt as Java identifiers).
+ORIGIN = "bgbilling_origin"
+
 
 class _Listener(stomp.ConnectionListener):
     """Runs in stomp.py's receiver thread: only hands frames over to the reactor."""
@@ -75,6 +79,8 @@ class StompBus(EventBus, Service):
         self.client_id = client_id
         self.receipt_timeout = receipt_timeout
         self.max_retry_delay = max_retry_delay
+        #: Marks the events this process publishes of its own commits.
+        self.origin = uuid.uuid4().hex
         self._connection: stomp.Connection12 | None = None
         self._writer = ThreadPool(minthreads=1, maxthreads=1, name="stomp-writer")
         self._pending: dict[str, Deferred] = {}
@@ -157,6 +163,8 @@ class StompBus(EventBus, Service):
         headers = {"receipt": receipt} if receipt else {}
         if subscription.durable:
             headers["activemq.subscriptionName"] = subscription.durable
+        if subscription.others_only:
+            headers["selector"] = f"{ORIGIN} IS NULL OR {ORIGIN} <> '{self.origin}'"
         connection.subscribe(subscription.destination, id=str(index), ack="client-individual",
                              headers=headers)
 
@@ -208,10 +216,11 @@ class StompBus(EventBus, Service):
     def publish(self, event: Event) -> "Deferred[None]":
         return self.publish_many([event])
 
-    def publish_many(self, events: list[Event]) -> "Deferred[None]":
+    def publish_many(self, events: list[Event], own: bool = False) -> "Deferred[None]":
         """One receipt for the lot: the broker handles a connection's frames in order, so
         its receipt for the last says it has the others too. A receipt per event had cost
-        the broker and both of our threads a frame each."""
+        the broker and both of our threads a frame each. ``own`` events carry this bus's
+        :attr:`origin`, which its ``others_only`` subscriptions select out at the broker."""
         if not events:
             return succeed(None)
         connection = self._connection
@@ -222,7 +231,9 @@ class StompBus(EventBus, Service):
         self._pending[receipt] = done
         timeout = self.reactor.callLater(self.receipt_timeout, self._receipt_timed_out, receipt)
         done.addBoth(self._cancel_timeout, timeout)
-        frames = [(e.topic, e.to_json(), {"persistent": "true", "bgbilling-type": e.type})
+        origin = {ORIGIN: self.origin} if own else {}
+        frames = [(e.topic, e.to_json(),
+                   {"persistent": "true", "bgbilling-type": e.type, **origin})
                   for e in events]
         frames[-1][2]["receipt"] = receipt
         sent = self._in_writer(self._send_all, connection, frames)
@@ -264,8 +275,8 @@ class StompBus(EventBus, Service):
 
     # -- consuming ---------------------------------------------------------------------
 
-    def subscribe(self, pattern, handler, durable=None) -> Subscription:
-        subscription = super().subscribe(pattern, handler, durable)
+    def subscribe(self, pattern, handler, durable=None, others_only=False) -> Subscription:
+        subscription = super().subscribe(pattern, handler, durable, others_only)
         if durable and not self.client_id:
             raise ValueError("a durable subscription needs events.client_id")
         connection = self._connection

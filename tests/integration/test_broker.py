@@ -80,6 +80,31 @@ async def test_events_published_together_all_arrive_in_order(activemq, clock):
 
 
 @pytest_twisted.ensureDeferred
+async def test_the_broker_keeps_a_process_own_events_from_its_others_only_subscriptions(
+        activemq, clock):
+    here, there = make_bus(activemq), make_bus(activemq)
+    everything, others_here, others_there = Inbox(), Inbox(), Inbox()
+    here.subscribe("contract.*", everything)
+    here.subscribe("contract.*", others_here, others_only=True)
+    there.subscribe("contract.*", others_there, others_only=True)
+    for bus in (here, there):
+        bus.startService()
+    try:
+        await wait_until(lambda: here.connected and there.connected)
+        own = Event("contract.changed", clock.now(), {"n": 1}, contract_id=1)
+        found = Event("contract.changed", clock.now(), {"n": 2}, contract_id=2)
+        await here.publish_many([own], own=True)
+        await here.publish_many([found])
+        await wait_until(lambda: len(everything.events) == 2 and len(others_there.events) == 2
+                         and len(others_here.events) == 1)
+        assert others_here.events == [found]
+        assert everything.events == others_there.events == [own, found]
+    finally:
+        await here.stopService()
+        await there.stopService()
+
+
+@pytest_twisted.ensureDeferred
 async def test_durable_subscription_keeps_events_while_the_consumer_is_away(activemq, clock):
     publisher = make_bus(activemq)
     publisher.startService()

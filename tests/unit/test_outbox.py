@@ -23,9 +23,12 @@ class FlakyBus(EventBus):
         self.taken: list[Event] = []
 
     def publish(self, event):
+        return self.publish_many([event])
+
+    def publish_many(self, events, own=False):
         if self.down:
             return fail(BrokerUnavailable("down"))
-        self.taken.append(event)
+        self.taken.extend(events)
         return succeed(None)
 
     def status(self):
@@ -98,6 +101,19 @@ async def test_local_bus_drops_duplicate_deliveries(clock):
     await bus.publish(event)
     await sleep(0.01)
     assert got == [event]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_subscription_for_others_events_skips_those_of_its_own_commits(clock):
+    bus = LocalBus(reactor)
+    everything, others = [], []
+    bus.subscribe(">", everything.append)
+    bus.subscribe(">", others.append, others_only=True)
+    own, elsewhere = Event("t.own", clock.now(), {}), Event("t.elsewhere", clock.now(), {})
+    await bus.publish_many([own], own=True)  # what the relay sends from memory
+    await bus.publish_many([elsewhere])      # what a poll found (the command line's...)
+    await sleep(0.01)
+    assert (everything, others) == ([own, elsewhere], [elsewhere])
 
 
 @pytest_twisted.ensureDeferred
