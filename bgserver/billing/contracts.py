@@ -39,8 +39,8 @@ class ContractService:
         self.cards: Recent[int, Sealed] = Recent(
             clock.reactor, settings.cache_seconds if bus is not None else 0)
         self._bus_session: int | None = None
-        database.on_commit(self.forget)
         if bus is not None:
+            database.on_commit(self.forget)
             for pattern in ("contract.*", "balance.changed"):  # ours: forgot at the commit
                 bus.subscribe(pattern, lambda event: self.forget([event]), others_only=True)
 

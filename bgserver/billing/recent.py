@@ -1,7 +1,7 @@
 """What was read from the database a moment ago, for the requests that follow.
 
 A busy client asks for the same things over and over (who it is, the same contract cards);
-remembering them for a second spares the database and, in one CPython process, the time
+remembering them for a while spares the database and, in one CPython process, the time
 the answers take to parse. Whoever changes something forgets it here: at once in the
 process that changed it, through an event in the others, and in any case after
 ``seconds``.

@@ -46,9 +46,6 @@ class InlineDatabase:
     def run(self, name, fn, *args, **kwargs):
         return maybeDeferred(self.database.run_sync, name, fn, *args, **kwargs)
 
-    def on_commit(self, callback):
-        self.database.on_commit(callback)
-
 
 def block(coroutine):
     outcome = []
