@@ -137,7 +137,11 @@ def _check_schema(database: Database) -> None:
 
 def add_server(core: Core, parent: MultiService) -> None:
     api = build_api(ApiServices.build(core.database, core.bus, core.clock, core.settings))
-    access_log = AccessLog.open(core.reactor, core.settings.server.access_log)
+    try:
+        access_log = AccessLog.open(core.reactor, core.settings.server.access_log)
+    except OSError as exc:
+        raise StartupError(f"server.access_log: cannot write {exc.filename}: "
+                           f"{exc.strerror}") from None
     access_log.setServiceParent(parent)  # added first, stopped last: flushes after http
     site = BillingSite(api.resource(), core.reactor, access_log,
                        core.settings.server.max_body_bytes)
@@ -175,11 +179,11 @@ def make_service(process: str, config: str | None = None, reactor: Any = None) -
     try:
         settings = load_settings(config)
         core, top = build_core(settings, process, reactor)
+        for add in PARTS[process]:
+            add(core, top)
     except (ConfigError, StartupError) as exc:
         print(f"{process}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    for add in PARTS[process]:
-        add(core, top)
     if process != "bgbilling" and settings.events.broker == "local":
         log.warn("events.broker is 'local': events stay inside {process}; "
                  "set stomp://host:61613 to reach the other processes", process=process)

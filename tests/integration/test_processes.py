@@ -3,6 +3,7 @@ and one ActiveMQ, and the all-in-one bgbilling on SQLite."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -63,7 +64,9 @@ def test_three_processes_exchange_events_through_activemq(mariadb, activemq, tmp
 
 def test_all_in_one_on_sqlite_starts_and_stops_cleanly(tmp_path):
     port = free_port()
-    env = base_env(BG_SERVER__LISTEN=f"tcp:{port}:interface=127.0.0.1")
+    access_log = tmp_path / "access.log"
+    env = base_env(BG_SERVER__LISTEN=f"tcp:{port}:interface=127.0.0.1",
+                   BG_SERVER__ACCESS_LOG=str(access_log))
     out = run_cli(["init"], env, tmp_path)
     assert re.search(r"operator admin created; password \(shown once\): \S{12,}", out)
     assert "exists already" in run_cli(["init"], env, tmp_path)
@@ -80,6 +83,10 @@ def test_all_in_one_on_sqlite_starts_and_stops_cleanly(tmp_path):
         assert (tmp_path / "var" / "bgbilling.sqlite3-wal").exists()  # WAL mode
     finally:
         assert_clean_stop(allinone)
+    # written 0.2 s after the requests, or at the stop at the latest
+    lines = [json.loads(line) for line in access_log.read_text().splitlines()]
+    assert [(r["method"], r["path"], r["status"]) for r in lines[-2:]] == [
+        ("GET", "/health", 200)] * 2
 
 
 def test_a_process_refuses_to_start_on_a_database_not_initialised(tmp_path):
@@ -95,6 +102,16 @@ def test_a_wrong_setting_stops_start_up_naming_the_key(tmp_path):
     process.process.wait(60)
     assert process.stop() not in (0, CLEAN_STOP)
     assert "server.lissten: unknown key" in process.log()
+
+
+def test_an_access_log_that_cannot_be_written_stops_start_up_naming_the_key(tmp_path):
+    env = base_env(BG_SERVER__ACCESS_LOG=str(tmp_path / "no-such-dir" / "access.log"))
+    run_cli(["init"], env, tmp_path)
+    process = BillingProcess("bgserver", env, tmp_path).start()
+    process.process.wait(60)
+    assert process.stop() not in (0, CLEAN_STOP)
+    assert "server.access_log: cannot write" in process.log()
+    assert "No such file or directory" in process.log()
 
 
 def test_health_answers_503_while_the_database_is_down(own_mariadb, tmp_path):
