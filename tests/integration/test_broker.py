@@ -3,6 +3,8 @@ event lost while the broker is down."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
@@ -19,6 +21,19 @@ pytestmark = pytest.mark.activemq
 def make_bus(broker, client_id: str = "") -> StompBus:
     return StompBus(reactor, "127.0.0.1", broker.port, client_id=client_id, heartbeat_ms=2000,
                     max_retry_delay=0.5)
+
+
+@asynccontextmanager
+async def running(*buses: StompBus):
+    """The buses started and connected; stopped at the end."""
+    for bus in buses:
+        bus.startService()
+    try:
+        await wait_until(lambda: all(bus.connected for bus in buses))
+        yield
+    finally:
+        for bus in buses:
+            await bus.stopService()
 
 
 class Inbox:
@@ -44,10 +59,7 @@ async def test_published_event_reaches_a_subscriber_on_the_reactor_thread(active
     consumer.subscribe("payment.*", inbox)
     ignored = Inbox()
     consumer.subscribe("tariff.*", ignored)
-    for bus in (publisher, consumer):
-        bus.startService()
-    try:
-        await wait_until(lambda: publisher.connected and consumer.connected)
+    async with running(publisher, consumer):
         event = Event("payment.created", clock.now(), {"amount": "10.00"}, contract_id=3)
         await publisher.publish(event)
         await wait_until(lambda: inbox.events)
@@ -55,9 +67,6 @@ async def test_published_event_reaches_a_subscriber_on_the_reactor_thread(active
         assert inbox.off_reactor == 0
         assert ignored.events == []
         assert publisher.status() == {"broker": activemq.url, "connected": True}
-    finally:
-        await publisher.stopService()
-        await consumer.stopService()
 
 
 @pytest_twisted.ensureDeferred
@@ -65,18 +74,12 @@ async def test_events_published_together_all_arrive_in_order(activemq, clock):
     publisher, consumer = make_bus(activemq), make_bus(activemq)
     inbox = Inbox()
     consumer.subscribe("balance.*", inbox)
-    for bus in (publisher, consumer):
-        bus.startService()
-    try:
-        await wait_until(lambda: publisher.connected and consumer.connected)
+    async with running(publisher, consumer):
         events = [Event("balance.changed", clock.now(), {"n": n}, contract_id=n)
                   for n in range(50)]
         await publisher.publish_many(events)  # fires on the broker's one receipt
         await wait_until(lambda: len(inbox.events) == len(events))
         assert inbox.events == events
-    finally:
-        await publisher.stopService()
-        await consumer.stopService()
 
 
 @pytest_twisted.ensureDeferred
@@ -87,10 +90,7 @@ async def test_the_broker_keeps_a_process_own_events_from_its_others_only_subscr
     here.subscribe("contract.*", everything)
     here.subscribe("contract.*", others_here, others_only=True)
     there.subscribe("contract.*", others_there, others_only=True)
-    for bus in (here, there):
-        bus.startService()
-    try:
-        await wait_until(lambda: here.connected and there.connected)
+    async with running(here, there):
         own = Event("contract.changed", clock.now(), {"n": 1}, contract_id=1)
         found = Event("contract.changed", clock.now(), {"n": 2}, contract_id=2)
         await here.publish_many([own], own=True)
@@ -99,9 +99,6 @@ async def test_the_broker_keeps_a_process_own_events_from_its_others_only_subscr
                          and len(others_here.events) == 1)
         assert others_here.events == [found]
         assert everything.events == others_there.events == [own, found]
-    finally:
-        await here.stopService()
-        await there.stopService()
 
 
 @pytest_twisted.ensureDeferred
