@@ -122,5 +122,7 @@ def expire_temporary_limits(conn: Connection, today: date, now: datetime) -> int
     for contract_id in expired:
         contract_store.find_for(conn, contract_id, None, lock=True)
         store.drop_temporary_limit(conn, contract_id)
+        emit(conn, "contract.changed", {"fields": ["temporary_limit"]}, occurred_at=now,
+             contract_id=contract_id)
         enforce_limit(conn, contract_id, today, now)
     return len(expired)

@@ -8,13 +8,19 @@ from sqlalchemy import and_, bindparam, delete, exists, insert, select, union, u
 from sqlalchemy.engine import Connection
 
 from bgserver.storage import params as param_store
-from bgserver.storage.schema import contract, contract_group, contract_group_link, number_sequence
+from bgserver.storage.schema import (contract, contract_group, contract_group_link,
+                                     number_sequence, temporary_limit)
 
-#: What the API shows of a contract (the cabinet password hash stays inside).
+#: What the API shows of a contract (the cabinet password hash stays inside), read from
+#: :data:`CARD`; the temporary limit's two columns become one field (:func:`_cards`).
 VIEW_COLUMNS = [contract.c.id, contract.c.number, contract.c.title, contract.c.person_type,
                 contract.c.mode, contract.c.limit, contract.c.balance, contract.c.status,
                 contract.c.date_from, contract.c.date_to, contract.c.comment,
-                contract.c.created_at, contract.c.updated_at]
+                contract.c.created_at, contract.c.updated_at,
+                temporary_limit.c.limit.label("temporary_limit"),
+                temporary_limit.c.until.label("temporary_limit_until")]
+#: A contract and its temporary limit, if it has one.
+CARD = contract.outerjoin(temporary_limit)
 
 
 def next_number(conn: Connection, sequence: str) -> int:
@@ -75,7 +81,8 @@ _LOCK_FOR_MONEY = (select(*MONEY_COLUMNS)
 _GROUPS_OF = (select(contract_group_link.c.contract_id, contract_group_link.c.group_id)
               .where(contract_group_link.c.contract_id.in_(bindparam("ids", expanding=True)))
               .order_by(contract_group_link.c.group_id))
-_VIEWS = select(*VIEW_COLUMNS).where(contract.c.id.in_(bindparam("ids", expanding=True)))
+_VIEWS = select(*VIEW_COLUMNS).select_from(CARD).where(
+    contract.c.id.in_(bindparam("ids", expanding=True)))
 _VIEWS_LOCKED = _VIEWS.order_by(contract.c.id).with_for_update()
 
 
@@ -101,17 +108,22 @@ def get_contracts(conn: Connection, ids: list[int], *, lock: bool = False) -> di
     """Contract views by id, groups and parameter values included; missing ids are left
     out. Three statements for any number of contracts."""
     rows = conn.execute(_VIEWS_LOCKED if lock else _VIEWS, {"ids": sorted(set(ids))})
-    return {row["id"]: row for row in _with_groups_and_params(
-        conn, [dict(r._mapping) for r in rows])}
+    return {row["id"]: row for row in _cards(conn, rows)}
 
 
-def _with_groups_and_params(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
+def _cards(conn: Connection, rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Rows of :data:`VIEW_COLUMNS` made contract cards: with groups, parameter values and
+    the temporary limit as one field (``null`` or ``{"limit", "until"}``)."""
+    cards = [dict(r._mapping) for r in rows]
+    ids = [c["id"] for c in cards]
     group_map, param_map = groups_of(conn, ids), param_store.values_of(conn, ids)
-    for row in rows:
-        row["groups"] = group_map[row["id"]]
-        row["params"] = param_map[row["id"]]
-    return rows
+    for card in cards:
+        card["groups"] = group_map[card["id"]]
+        card["params"] = param_map[card["id"]]
+        until = card.pop("temporary_limit_until")
+        card["temporary_limit"] = (None if until is None else
+                                   {"limit": card["temporary_limit"], "until": until})
+    return cards
 
 
 def _visible(groups: frozenset[int] | None):
@@ -125,7 +137,7 @@ def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | N
                      after_id: int | None, limit: int) -> list[dict[str, Any]]:
     """Contracts by id order, ``q`` matching the start of the number, of the title or of a
     parameter's value (prefixes, so that indexes serve them on 100,000 contracts)."""
-    query = select(*VIEW_COLUMNS).order_by(contract.c.id).limit(limit)
+    query = select(*VIEW_COLUMNS).select_from(CARD).order_by(contract.c.id).limit(limit)
     conditions = []
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -142,7 +154,7 @@ def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | N
         conditions.append(visible)
     if conditions:
         query = query.where(and_(*conditions))
-    return _with_groups_and_params(conn, [dict(r._mapping) for r in conn.execute(query)])
+    return _cards(conn, conn.execute(query))
 
 
 def list_groups(conn: Connection) -> list[dict[str, Any]]:

@@ -69,6 +69,8 @@ async def test_each_change_through_the_api_shows_in_the_next_read(api):
         ("PUT", "/params/street", {"value": "Tverskaya 7"},
          lambda c: c["params"] == {"street": "Tverskaya 7"}),
         ("PATCH", "", {"limit": "-50.00"}, lambda c: c["limit"] == "-50.00"),
+        ("PUT", "/temporary-limit", {"limit": "-80.00", "until": "2026-01-31"},
+         lambda c: c["temporary_limit"] == {"limit": "-80.00", "until": "2026-01-31"}),
         ("PATCH", "", {"groups": [group["id"]]}, lambda c: c["groups"] == [group["id"]]),
         ("POST", "/status", {"status": "suspended"}, lambda c: c["status"] == "suspended"),
     ]

@@ -13,6 +13,7 @@ from twisted.internet.defer import ensureDeferred, gatherResults
 
 from bgserver.billing import ledger, statuses
 from bgserver.storage.schema import audit, outbox, payment
+from bgshared import wire
 from bgshared.api.permissions import PERMISSIONS
 from tests.support.spies import count_units
 
@@ -250,6 +251,8 @@ async def test_temporary_limit_lifts_a_block_until_its_day(api, fake_reactor):
     status, body, _ = await d.call("PUT", "/temporary-limit",
                                    {"limit": "-100.00", "until": "2026-01-18"})
     assert status == 200 and await d.status() == "active"
+    promised = {"limit": "-100.00", "until": "2026-01-18"}
+    assert (await d.call("GET", ""))[1]["temporary_limit"] == promised
     database, clock = api.services.database, api.services.clock
     fake_reactor.advance(timedelta(days=3).total_seconds())  # the 18th: still holds
     assert database.run_sync("expire", ledger.expire_temporary_limits, clock.today(),
@@ -259,6 +262,11 @@ async def test_temporary_limit_lifts_a_block_until_its_day(api, fake_reactor):
                              clock.now()) == 1
     d.token = await api.admin()
     assert await d.status() == "blocked"
+    assert (await d.call("GET", ""))[1]["temporary_limit"] is None
+    changes = database.run_sync("events", lambda c: c.execute(
+        select(outbox.c.payload).where(outbox.c.type == "contract.changed",
+                                       outbox.c.contract_id == d.contract["id"])).scalars().all())
+    assert [wire.loads(p)["data"] for p in changes] == [{"fields": ["temporary_limit"]}] * 2
     status, _, _ = await d.call("PUT", "/temporary-limit",
                                 {"limit": "-100.00", "until": "2026-01-01"})
     assert status == 422
