@@ -37,6 +37,12 @@ def new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+def revoked(conn, now, **what: Any) -> None:
+    """Tell every bgserver to forget the callers it remembers (:class:`CallerCache`):
+    rights were taken away."""
+    emit(conn, "access.revoked", what, occurred_at=now)
+
+
 class CallerCache:
     """Callers by token for a moment, so that a busy client costs no database work for
     authentication on every request. Any revocation here empties it. Requests with one
@@ -141,7 +147,7 @@ class AuthService:
 
         def end(conn):
             store.revoke_session(conn, caller.session_id, now)
-            emit(conn, "access.revoked", {"session_id": caller.session_id}, occurred_at=now)
+            revoked(conn, now, session_id=caller.session_id)
 
         await self.database.run("logout", end)
 

@@ -24,7 +24,6 @@ from bgshared.api.models import ContractCreate, ContractGroupCreate, ContractPat
 from bgshared.wire import Sealed
 
 
-
 class ContractService:
     def __init__(self, database: Any, clock: Any, settings: ContractSettings,
                  bus: EventBus | None = None):

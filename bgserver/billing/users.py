@@ -9,19 +9,12 @@ from twisted.internet import threads
 
 from bgserver.billing import audit
 from bgserver.billing.access import Caller
-from bgserver.billing.auth import API_KEY_PREFIX, new_token
+from bgserver.billing.auth import API_KEY_PREFIX, new_token, revoked
 from bgserver.billing.errors import Conflict, Invalid, NotFound
 from bgserver.billing.passwords import hash_password
-from bgserver.events.outbox import emit
 from bgserver.storage import access as store
 from bgshared.api.models import ApiKeyCreate, RoleCreate, RolePatch, UserCreate, UserPatch
 from bgshared.api.permissions import PERMISSIONS
-
-
-def revoked(conn, now, **what: int) -> None:
-    """Tell every bgserver to forget the callers it remembers (``CallerCache``): rights
-    were taken away."""
-    emit(conn, "access.revoked", what, occurred_at=now)
 
 
 def _role_ids(conn, names: list[str]) -> list[int]:

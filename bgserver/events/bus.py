@@ -97,7 +97,7 @@ class EventBus:
         return [s for s in self.subscriptions if type_matches(s.pattern, event.type)]
 
     def publish(self, event: Event) -> "Deferred[None]":
-        raise NotImplementedError
+        return self.publish_many([event])
 
     def publish_many(self, events: list[Event], own: bool = False) -> "Deferred[None]":
         """Publish ``events`` in order; ``own``: this process committed them. On failure

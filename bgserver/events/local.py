@@ -22,9 +22,6 @@ class LocalBus(EventBus, Service):
         self.published = 0
         self.connected, self.sessions = True, 1  # in-process: nothing to lose
 
-    def publish(self, event: Event) -> "Deferred[None]":
-        return self.publish_many([event])
-
     def publish_many(self, events: list[Event], own: bool = False) -> "Deferred[None]":
         for event in events:
             self.published += 1

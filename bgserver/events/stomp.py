@@ -213,9 +213,6 @@ class StompBus(EventBus, Service):
 
     # -- publishing --------------------------------------------------------------------
 
-    def publish(self, event: Event) -> "Deferred[None]":
-        return self.publish_many([event])
-
     def publish_many(self, events: list[Event], own: bool = False) -> "Deferred[None]":
         """One receipt for the lot: the broker handles a connection's frames in order, so
         its receipt for the last says it has the others too. A receipt per event had cost

@@ -258,9 +258,7 @@ def insert_rows(conn: Connection, table: Table, names: tuple[str, ...],
     type, as a statement would, but with the converters looked up once per column instead
     of per row and value: these rows (events, audit) are most of what a busy unit writes."""
     sql, converters = _row_insert(conn.dialect, table, names)
-    conn.exec_driver_sql(sql, [tuple(convert(row[name]) if convert else row[name]
-                                     for name, convert in zip(names, converters))
-                               for row in rows])
+    conn.exec_driver_sql(sql, [tuple(_converted(row, names, converters)) for row in rows])
 
 
 def insert_rows_returning_ids(conn: Connection, table: Table, names: tuple[str, ...],
@@ -269,13 +267,17 @@ def insert_rows_returning_ids(conn: Connection, table: Table, names: tuple[str, 
     order. Ids of one statement's rows grow in the order of its VALUES."""
     sql, converters = _row_insert(conn.dialect, table, names)
     head, _, one = sql.partition(" VALUES ")
-    flat = [convert(row[name]) if convert else row[name]
-            for row in rows for name, convert in zip(names, converters)]
+    flat = [value for row in rows for value in _converted(row, names, converters)]
     ids = conn.exec_driver_sql(
         f"{head} VALUES {', '.join([one] * len(rows))} RETURNING "
         f"{conn.dialect.identifier_preparer.quote(table.primary_key.columns[0].name)}",
         tuple(flat)).scalars().all()
     return sorted(ids)
+
+
+def _converted(row: dict[str, Any], names: tuple[str, ...], converters: list) -> Iterator[Any]:
+    return (convert(row[name]) if convert else row[name]
+            for name, convert in zip(names, converters))
 
 
 _ROW_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list]] = {}

@@ -22,9 +22,6 @@ class FlakyBus(EventBus):
         self.down = False
         self.taken: list[Event] = []
 
-    def publish(self, event):
-        return self.publish_many([event])
-
     def publish_many(self, events, own=False):
         if self.down:
             return fail(BrokerUnavailable("down"))
