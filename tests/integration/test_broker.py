@@ -11,6 +11,7 @@ from twisted.internet import reactor
 from twisted.python.threadable import isInIOThread
 
 from bgserver.events import Event
+from bgserver.events.bus import BrokerUnavailable
 from bgserver.events.outbox import OutboxRelay, emit, pending_count
 from bgserver.events.stomp import StompBus
 from tests.support.waiting import wait_until
@@ -80,6 +81,18 @@ async def test_events_published_together_all_arrive_in_order(activemq, clock):
         await publisher.publish_many(events)  # fires on the broker's one receipt
         await wait_until(lambda: len(inbox.events) == len(events))
         assert inbox.events == events
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_broker_error_fails_the_events_not_yet_receipted(activemq, clock):
+    bus = make_bus(activemq)
+    async with running(bus):
+        connection = bus._connection
+        # a frame the broker refuses (no such transaction), then a batch behind it
+        bus._in_writer(connection.send, "/topic/bgbilling.test", "{}",
+                       headers={"transaction": "no-such-transaction"})
+        with pytest.raises(BrokerUnavailable, match="broker error"):
+            await bus.publish_many([Event("balance.changed", clock.now(), {})])
 
 
 @pytest_twisted.ensureDeferred
