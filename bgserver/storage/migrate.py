@@ -1,4 +1,4 @@
-"""Schema migrations (Alembic, history in ``db/``) run from Python."""
+"""Schema migrations (Alembic, history in ``storage/migrations/``) run from Python."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-#: The ``db/`` folder of the checkout the package runs from.
-MIGRATIONS = Path(__file__).resolve().parents[2] / "db"
+#: Shipped inside the package, so an installed wheel migrates as a checkout does.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config() -> Config:

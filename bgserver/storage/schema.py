@@ -1,6 +1,6 @@
 """The tables of the kernel and the processes. Modules add theirs to the same ``metadata``.
 
-Alembic migrations in ``db/versions`` create exactly this; a test compares the two on
+Alembic migrations in ``storage/migrations/versions`` create exactly this; a test compares the two on
 SQLite and MariaDB.
 """
 
