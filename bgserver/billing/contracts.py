@@ -6,9 +6,9 @@ from typing import Any, Iterable
 
 from twisted.internet import threads
 
-from bgserver.billing import audit, ledger, statuses
+from bgserver.billing import audit, ledger, statuses, visibility
 from bgserver.billing.access import Caller
-from bgserver.billing.errors import Conflict, Forbidden, Invalid, NotFound
+from bgserver.billing.errors import Conflict, Forbidden, Invalid
 from bgserver.billing.paging import page, page_size
 from bgserver.billing.passwords import hash_password
 from bgserver.billing.recent import Recent
@@ -56,7 +56,7 @@ class ContractService:
             if not store.number_taken(conn, number):
                 return number
 
-    # -- visibility --------------------------------------------------------------------
+    # -- groups of a new contract ------------------------------------------------------
 
     @staticmethod
     def _groups_for(caller: Caller, wanted: list[int]) -> list[int]:
@@ -70,20 +70,13 @@ class ContractService:
                             {"groups": sorted(set(wanted) - caller.groups)})
         return wanted
 
-    @staticmethod
-    def _visible(caller: Caller, view: dict[str, Any] | None) -> dict[str, Any]:
-        """Another group's contract does not exist for this caller: 404, not 403."""
-        if view is None or not caller.sees(view["groups"]):
-            raise NotFound("no such contract")
-        return view
-
     # -- reading -----------------------------------------------------------------------
 
     async def get(self, caller: Caller, contract_id: int) -> dict[str, Any]:
         card = self._remembered(contract_id)
         if card is None:
             card = await self._reads.submit(contract_id)
-        return self._visible(caller, card)
+        return visibility.card(caller, card)
 
     async def _read_many(self, ids: list[int]) -> list[dict[str, Any] | None]:
         generation = self.cards.generation
@@ -165,7 +158,7 @@ class ContractService:
         now = self.clock.now()
 
         def change(conn):
-            before = self._visible(caller, store.get_contract(conn, contract_id, lock=True))
+            before = visibility.card(caller, store.get_contract(conn, contract_id, lock=True))
             if "date_to" in changes and changes["date_to"] is not None \
                     and changes["date_to"] < before["date_from"]:
                 raise Invalid("date_to is before date_from")
@@ -203,7 +196,7 @@ class ContractService:
         day = body.date_from or today
 
         def change(conn):
-            ledger.visible(conn, caller, contract_id, lock=True)
+            visibility.contract(conn, caller, contract_id, lock=True)
             return statuses.change(conn, caller, contract_id, body.status,
                                    "operator" if body.status == "blocked" else None, day,
                                    body.comment, today, now)
@@ -212,7 +205,7 @@ class ContractService:
 
     async def status_history(self, caller: Caller, contract_id: int) -> list[dict[str, Any]]:
         def read(conn):
-            ledger.visible(conn, caller, contract_id)
+            visibility.contract(conn, caller, contract_id)
             return status_store.history(conn, contract_id)
 
         return await self.database.run("status_history", read, readonly=True)

@@ -13,34 +13,13 @@ from sqlalchemy.engine import Connection
 
 from bgserver.billing import statuses
 from bgserver.billing.access import Caller, system_caller
-from bgserver.billing.errors import Conflict, NotFound
+from bgserver.billing.errors import Conflict
 from bgserver.events.outbox import emit
 from bgserver.storage import money as store
 from bgserver.storage import statuses as status_store
 from bgserver.storage import contracts as contract_store
 
 LIMITS = system_caller("limits")
-
-
-def visible(conn: Connection, caller: Caller, contract_id: int, *, lock: bool = False):
-    """The contract (locked for a movement with ``lock``); 404 if it is not there for
-    this caller."""
-    row = contract_store.find_for(conn, contract_id, caller.groups, lock=lock)
-    if row is None:
-        raise NotFound("no such contract")
-    return row
-
-
-def lock_visible(conn: Connection, wanted: list[tuple[Caller, int]]) -> list[Any]:
-    """Lock the contracts of several movements at once; for each (caller, contract id) its
-    locked row, or None where the contract is not there for that caller."""
-    ids = sorted({contract_id for _, contract_id in wanted})
-    rows = contract_store.lock_for_money(conn, ids)
-    groups = (contract_store.groups_of(conn, sorted(rows))
-              if any(caller.groups is not None for caller, _ in wanted) else {})
-    return [rows[contract_id] if contract_id in rows
-            and caller.sees(groups.get(contract_id, ())) else None
-            for caller, contract_id in wanted]
 
 
 def check_open(caller: Caller, day: date, closed_through: date | None) -> None:
@@ -52,7 +31,7 @@ def check_open(caller: Caller, day: date, closed_through: date | None) -> None:
 
 
 class Booking(NamedTuple):
-    #: The contract's row, locked (:func:`visible`, :func:`lock_visible`).
+    #: The contract's money row, locked (:mod:`bgserver.billing.visibility`).
     contract: Any
     #: ``payments``, ``charges`` or ``usage``.
     kind: str
@@ -103,7 +82,7 @@ def enforce_limit(conn: Connection, contract_id: int, today: date, now: datetime
     """Block a prepaid contract whose balance is below its limit; free one blocked for its
     balance once the balance is back (or it became postpaid). Returns the balance.
     ``contract``: its locked row, when the caller has it at hand."""
-    row = contract or contract_store.find_for(conn, contract_id, None, lock=True)
+    row = contract or contract_store.money_row(conn, contract_id, lock=True)
     below = below_limit(conn, row, today)
     if row.status == "active" and below:
         statuses.change(conn, LIMITS, contract_id, "blocked", "balance", today,
@@ -120,7 +99,7 @@ def expire_temporary_limits(conn: Connection, today: date, now: datetime) -> int
     """Give back each contract its own limit once a temporary one has run out."""
     expired = store.expired_temporary_limits(conn, today)
     for contract_id in expired:
-        contract_store.find_for(conn, contract_id, None, lock=True)
+        contract_store.money_row(conn, contract_id, lock=True)
         store.drop_temporary_limit(conn, contract_id)
         emit(conn, "contract.changed", {"fields": ["temporary_limit"]}, occurred_at=now,
              contract_id=contract_id)

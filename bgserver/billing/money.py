@@ -15,7 +15,7 @@ from typing import Any, Awaitable, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from bgserver.billing import audit, ledger
+from bgserver.billing import audit, ledger, visibility
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import BillingError, Conflict, Invalid, NotFound
 from bgserver.billing.paging import page, page_size
@@ -134,7 +134,8 @@ class MoneyService:
         """Book postings in one transaction: each one's checks decide its own outcome,
         then the valid ones are stored, booked, audited and announced together."""
         movement = MOVEMENTS[kind]
-        locked = ledger.lock_visible(conn, [(p.caller, p.contract_id) for p in postings])
+        locked = visibility.contracts(conn, [(p.caller, p.contract_id) for p in postings],
+                                     lock=True)
         outcomes = self._replays(conn, kind, postings)
         types = store.find_types(conn, movement, {p.body.type_id for p in postings})
         external = [(types[p.body.type_id].id, p.body.external_id) for p in postings
@@ -192,7 +193,7 @@ class MoneyService:
         today, now = self.clock.today(), self.clock.now()
 
         def delete(conn):
-            locked = ledger.visible(conn, caller, contract_id, lock=True)
+            locked = visibility.contract(conn, caller, contract_id, lock=True)
             before = store.get_movement(conn, payment, payment_id, contract_id)
             if before is None:
                 raise NotFound("no such payment")
@@ -218,7 +219,7 @@ class MoneyService:
         size = page_size(limit)
 
         def read(conn):
-            ledger.visible(conn, caller, contract_id)
+            visibility.contract(conn, caller, contract_id)
             return store.list_movements(conn, MOVEMENTS[kind], contract_id, since, until,
                                         cursor, size + 1, with_deleted)
 
@@ -231,7 +232,7 @@ class MoneyService:
         month = store.month_of(month or self.clock.today())
 
         def read(conn):
-            ledger.visible(conn, caller, contract_id)
+            visibility.contract(conn, caller, contract_id)
             row = store.balance_row(conn, contract_id, month)
             return {"month": f"{month:%Y-%m}", **{k: row[k] for k in (
                 "incoming", "payments", "charges", "usage", "outgoing")},
@@ -247,7 +248,7 @@ class MoneyService:
             raise Invalid("until is in the past", {"until": body.until})
 
         def set_limit(conn):
-            ledger.visible(conn, caller, contract_id, lock=True)
+            visibility.contract(conn, caller, contract_id, lock=True)
             before = store.temporary_limit_of(conn, contract_id)
             store.set_temporary_limit(conn, contract_id, {
                 "limit": body.limit, "until": body.until, "created_at": now,

@@ -15,11 +15,10 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bgserver.billing import audit
+from bgserver.billing import audit, visibility
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Invalid, NotFound
 from bgserver.events.outbox import emit
-from bgserver.storage import contracts as contract_store
 from bgserver.storage import params as store
 from bgshared.api.models import ParamDefinitionCreate
 
@@ -159,10 +158,7 @@ class ParamService:
 
     @staticmethod
     def _contract(conn, caller: Caller, contract_id: int, lock: bool = False) -> None:
-        """Another group's contract does not exist for this caller: 404, as in contracts."""
-        view = contract_store.get_contract(conn, contract_id, lock=lock)
-        if view is None or not caller.sees(view["groups"]):
-            raise NotFound("no such contract")
+        visibility.contract(conn, caller, contract_id, lock=lock)
 
     @staticmethod
     def _definition(conn, key: str) -> dict[str, Any]:

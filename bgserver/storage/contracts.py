@@ -61,23 +61,10 @@ MONEY_COLUMNS = [contract.c.id, contract.c.mode, contract.c.limit, contract.c.ba
                  contract.c.status]
 
 
-def find_for(conn: Connection, contract_id: int, groups: frozenset[int] | None, *,
-             lock: bool = False):
-    """The contract's money fields if it exists for a caller seeing ``groups`` (None: all);
-    with ``lock``, under a write lock: one movement of a contract at a time."""
-    query = select(*MONEY_COLUMNS).where(contract.c.id == contract_id)
-    visible = _visible(groups)
-    if visible is not None:
-        query = query.where(visible)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).first()
-
-
 #: Statements of every request, built once (``ids``: a list bound when executed).
-_LOCK_FOR_MONEY = (select(*MONEY_COLUMNS)
-                   .where(contract.c.id.in_(bindparam("ids", expanding=True)))
-                   .order_by(contract.c.id).with_for_update())
+_MONEY_ROWS = (select(*MONEY_COLUMNS).where(contract.c.id.in_(bindparam("ids", expanding=True)))
+               .order_by(contract.c.id))
+_LOCK_FOR_MONEY = _MONEY_ROWS.with_for_update()
 _GROUPS_OF = (select(contract_group_link.c.contract_id, contract_group_link.c.group_id)
               .where(contract_group_link.c.contract_id.in_(bindparam("ids", expanding=True)))
               .order_by(contract_group_link.c.group_id))
@@ -86,10 +73,17 @@ _VIEWS = select(*VIEW_COLUMNS).select_from(CARD).where(
 _VIEWS_LOCKED = _VIEWS.order_by(contract.c.id).with_for_update()
 
 
-def lock_for_money(conn: Connection, ids: list[int]) -> dict[int, Any]:
-    """The money fields of these contracts under a write lock, taken in id order so that
-    two units locking overlapping sets cannot deadlock."""
-    return {row.id: row for row in conn.execute(_LOCK_FOR_MONEY, {"ids": sorted(set(ids))})}
+def money_rows(conn: Connection, ids: list[int], *, lock: bool = False) -> dict[int, Any]:
+    """The money fields of these contracts; with ``lock`` under a write lock (one movement
+    of a contract at a time), taken in id order so that two units locking overlapping sets
+    cannot deadlock."""
+    return {row.id: row for row in conn.execute(_LOCK_FOR_MONEY if lock else _MONEY_ROWS,
+                                                {"ids": sorted(set(ids))})}
+
+
+def money_row(conn: Connection, contract_id: int, *, lock: bool = False):
+    """One contract's money fields, whoever asks (visibility is the caller's business)."""
+    return money_rows(conn, [contract_id], lock=lock).get(contract_id)
 
 
 def groups_of(conn: Connection, ids: list[int]) -> dict[int, list[int]]:
@@ -126,7 +120,9 @@ def _cards(conn: Connection, rows: Iterable[Any]) -> list[dict[str, Any]]:
     return cards
 
 
-def _visible(groups: frozenset[int] | None):
+def visible_to(groups: frozenset[int] | None):
+    """:mod:`bgserver.billing.visibility`'s rule as a condition for lists: the contract is
+    in one of ``groups`` (None: every contract)."""
     if groups is None:
         return None
     return exists().where(contract_group_link.c.contract_id == contract.c.id,
@@ -149,7 +145,7 @@ def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | N
         conditions.append(contract.c.id.in_(select(matches.c.id)))
     if after_id is not None:
         conditions.append(contract.c.id > after_id)
-    visible = _visible(groups)
+    visible = visible_to(groups)
     if visible is not None:
         conditions.append(visible)
     if conditions:
