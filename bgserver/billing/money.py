@@ -15,25 +15,19 @@ from typing import Any, Awaitable, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from bgserver.billing import audit, ledger, visibility
+from bgserver.billing import audit, ledger, movements, visibility
+from bgserver.billing.movements import view
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import BillingError, Conflict, Invalid, NotFound
 from bgserver.billing.paging import page, page_size
 from bgserver.events.outbox import emit
 from bgserver.storage import money as store
 from bgserver.storage.batching import Batcher
-from bgserver.storage.schema import charge, payment
+from bgserver.storage.schema import payment
 from bgshared import wire
 from bgshared.api.models import MovementCreate, MovementTypeCreate, PaymentDelete, TemporaryLimit
 
-MOVEMENTS = {"payment": payment, "charge": charge}
-KIND = {"payment": "payments", "charge": "charges"}
-
-
-def view(row: dict[str, Any]) -> dict[str, Any]:
-    """A movement as the API shows it (no idempotency internals)."""
-    hidden = {"idempotency_scope", "idempotency_key", "request_hash"}
-    return {k: v for k, v in row.items() if k not in hidden}
+MOVEMENTS = movements.TABLES
 
 
 class Posting(NamedTuple):
@@ -162,29 +156,14 @@ class MoneyService:
             valid.append((i, p, kind_row))
         if not valid:
             return outcomes
-        rows = [{"contract_id": p.contract_id, "amount": p.body.amount, "type_id": kind_row.id,
-                 "date": p.day, "comment": p.body.comment, "created_at": p.now,
-                 "external_id": p.body.external_id, **p.caller.actor(),
-                 "idempotency_scope": p.scope if p.idempotency_key is not None else None,
-                 "idempotency_key": p.idempotency_key,
-                 "request_hash": p.request_hash}
-                for _, p, kind_row in valid]
-        ids = store.insert_movements(conn, movement, rows)
-        first = valid[0][1]
-        balances = ledger.book_many(conn, [ledger.Booking(locked[i], KIND[kind], p.body.amount,
-                                                          p.day) for i, p, _ in valid],
-                                    first.today, first.now)
-        empty = {c.name: None for c in movement.c}
-        for (i, p, kind_row), row, movement_id, balance in zip(valid, rows, ids, balances):
-            # the row as stored, without reading it back: every column not set is empty
-            created = view({**empty, **row, "id": movement_id})
-            audit.record(conn, p.caller, f"{kind}.create", kind, movement_id, now=p.now,
-                         after=created, contract_id=p.contract_id)
-            emit(conn, f"{kind}.created", {f"{kind}_id": movement_id, "amount": p.body.amount,
-                                           "type_id": kind_row.id, "date": p.day,
-                                           "balance": balance},
-                 occurred_at=p.now, contract_id=p.contract_id)
-            outcomes[i] = (created, True)
+        booked = movements.record(conn, kind, [movements.NewMovement(p.caller, locked[i], {
+            "amount": p.body.amount, "type_id": kind_row.id, "date": p.day,
+            "comment": p.body.comment, "external_id": p.body.external_id,
+            "idempotency_scope": p.scope if p.idempotency_key is not None else None,
+            "idempotency_key": p.idempotency_key, "request_hash": p.request_hash})
+            for i, p, kind_row in valid], valid[0][1].today, valid[0][1].now)
+        for (i, _, _), done in zip(valid, booked):
+            outcomes[i] = (done.movement, True)
         return outcomes
 
     async def delete_payment(self, caller: Caller, contract_id: int, payment_id: int,
@@ -201,7 +180,7 @@ class MoneyService:
                 raise Conflict("the payment is deleted already")
             store.mark_payment_deleted(conn, payment_id, now, caller.actor("deleted_by_"),
                                        body.reason)
-            ledger.book(conn, caller, locked, "payments", -before["amount"], before["date"],
+            ledger.book(conn, caller, locked, movements.LEDGER_COLUMN["payment"], -before["amount"], before["date"],
                         today, now)
             after = view(store.get_movement(conn, payment, payment_id, contract_id))
             audit.record(conn, caller, "payment.delete", "payment", payment_id, now=now,
