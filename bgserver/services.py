@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+from functools import cache
 import socket
 import sys
 from dataclasses import dataclass
@@ -28,12 +29,21 @@ from bgserver.events.local import LocalBus
 from bgserver.events.outbox import OutboxRelay, emit
 from bgserver.events.stomp import StompBus
 from bgserver.loader.service import LoaderService
+from bgserver.modules import ModuleRegistry
 from bgserver.scheduler.service import SchedulerService
 from bgserver.scheduler.tasks import TaskContext, builtin_tasks
 from bgserver.storage import migrate
 from bgserver.storage.database import Database
 
 log = Logger()
+
+
+@cache
+def module_registry() -> ModuleRegistry:
+    """The module types of this build: the one place that lists them. Importing them also
+    puts their tables into the schema's metadata."""
+    from bgserver.modules import inet, npay, rscm, voice  # noqa: PLC0415
+    return ModuleRegistry((npay.MODULE, rscm.MODULE, inet.MODULE, voice.MODULE))
 
 
 class StartupError(Exception):

@@ -222,7 +222,7 @@ number_sequence = Table(
 )
 
 
-def _actor(prefix: str = "") -> list[Column]:
+def actor_columns(prefix: str = "") -> list[Column]:
     """Who did it: the audit's three columns, kept on rows whose author matters
     (required, but for a later act such as ``deleted_by_``)."""
     optional = bool(prefix)
@@ -273,7 +273,7 @@ contract_param_history = Table(
     #: None: the value was removed.
     Column("value", Text, nullable=True),
     Column("changed_at", UtcDateTime, nullable=False),
-    *_actor(),
+    *actor_columns(),
     Index(None, "contract_id", "param_id", "id"),
 )
 
@@ -294,9 +294,86 @@ contract_status = Table(
     #: False while a change waits for its date (applied by the scheduler on that day).
     Column("applied", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    *_actor(),
+    *actor_columns(),
     Index(None, "contract_id", "date_from"),
     Index(None, "applied", "date_from"),
+)
+
+# -- module instances, services, tariff plans -------------------------------------------
+
+# "Internet, Moscow" of type inet: the block that a module type's own tables hang on.
+module_instance = Table(
+    "module_instance", metadata,
+    Column("id", Integer, primary_key=True),
+    #: The module type's name (``npay``, ``rscm``, ``inet``, ``voice``).
+    Column("type", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    #: JSON, checked against the module type's instance config model.
+    Column("config", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What a module instance sells: a monthly fee, a one-time service, traffic, calls.
+service = Table(
+    "service", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("module_id", Integer, ForeignKey("module_instance.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("title", String(200), nullable=False),
+    #: What is counted: month, piece, MB, minute...
+    Column("unit", String(32), nullable=False, server_default=""),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "module_id"),
+)
+
+tariff_plan = Table(
+    "tariff_plan", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    #: The name subscribers see in the cabinet.
+    Column("cabinet_title", String(200), nullable=False, server_default=""),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("title"),
+)
+
+# The contract groups whose subscribers may choose the plan in the cabinet.
+tariff_plan_group = Table(
+    "tariff_plan_group", metadata,
+    Column("tariff_id", Integer, ForeignKey("tariff_plan.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("group_id", Integer, ForeignKey("contract_group.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+# A plan's config for one module instance, checked against its module type's model.
+tariff_module = Table(
+    "tariff_module", metadata,
+    Column("tariff_id", Integer, ForeignKey("tariff_plan.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("module_id", Integer, ForeignKey("module_instance.id"), primary_key=True),
+    Column("config", Text, nullable=False),
+    Index(None, "module_id"),
+)
+
+# The plans a contract is on, each over dated days (``date_to`` None: open-ended).
+contract_tariff = Table(
+    "contract_tariff", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("tariff_id", Integer, ForeignKey("tariff_plan.id"), nullable=False),
+    Column("date_from", Date, nullable=False),
+    Column("date_to", Date, nullable=True),
+    Column("comment", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    *actor_columns(),
+    Index(None, "contract_id", "date_from"),
+    Index(None, "tariff_id", "date_from"),
 )
 
 # -- money -----------------------------------------------------------------------------
@@ -333,7 +410,7 @@ def _movement(name: str, type_table: str, *extra: Column) -> Table:
         Column("date", Date, nullable=False),
         Column("comment", Text, nullable=False),
         Column("created_at", UtcDateTime, nullable=False),
-        *_actor(),
+        *actor_columns(),
         #: The id in the system it came from (a bank, a payment processor).
         Column("external_id", String(100), nullable=True),
         #: ``Idempotency-Key`` with the caller it belongs to and a hash of the request.
@@ -350,14 +427,15 @@ def _movement(name: str, type_table: str, *extra: Column) -> Table:
 payment = _movement(
     "payment", "payment_type",
     Column("deleted_at", UtcDateTime, nullable=True),
-    *_actor("deleted_by_"),
+    *actor_columns("deleted_by_"),
     Column("delete_reason", Text, nullable=True),
 )
 
 charge = _movement(
     "charge", "charge_type",
-    Column("module_instance_id", Integer, nullable=True),
-    Column("service_id", Integer, nullable=True),
+    #: A fee, an order or another charge of a module instance's service.
+    Column("module_id", Integer, ForeignKey("module_instance.id"), nullable=True),
+    Column("service_id", Integer, ForeignKey("service.id"), nullable=True),
 )
 
 # One row per contract and month: incoming + payments - charges - usage = outgoing, and
@@ -381,7 +459,7 @@ period = Table(
     #: The first day of the month.
     Column("month", Date, primary_key=True),
     Column("closed_at", UtcDateTime, nullable=False),
-    *_actor(),
+    *actor_columns(),
 )
 
 # A promised payment: a lower limit until a date, then the contract's own limit again.
@@ -393,5 +471,5 @@ temporary_limit = Table(
     #: The last day the temporary limit holds.
     Column("until", Date, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    *_actor(),
+    *actor_columns(),
 )

@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bgshared.money import MoneyError, parse
 
@@ -21,11 +21,30 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _money(value: object) -> Decimal:
+def _money(value: object, places: int = 2) -> Decimal:
     try:
-        return parse(value)
+        return parse(value, places=places)
     except MoneyError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+#: An amount of money in a config or a price list: a decimal string, kopecks at most.
+Amount = Annotated[Decimal, BeforeValidator(_money), AfterValidator(_not_negative)]
+def _rate(value: object) -> Decimal:
+    """Up to six decimals, shown with no more than it needs (but kopecks at least)."""
+    rate = _money(value, places=6)
+    cents = rate.quantize(Decimal("0.01"))
+    return cents if cents == rate else rate.normalize()
+
+
+#: A price per unit (a megabyte, a minute): up to six decimals; charges are rounded.
+Rate = Annotated[Decimal, BeforeValidator(_rate), AfterValidator(_not_negative)]
 
 
 class LoginRequest(Body):

@@ -19,6 +19,7 @@ from sqlalchemy.exc import StatementError
 from bgserver.config import Settings
 from bgserver.storage.database import (CommitUncertain, Database, DatabaseUnavailable,
                                        is_retryable)
+from bgserver.services import module_registry
 from bgserver.storage.schema import metadata
 from bgserver.storage.types import Money, UtcDateTime
 
@@ -43,6 +44,7 @@ def probe_db(database):
 
 
 def test_migrations_build_exactly_the_declared_schema(database):
+    module_registry()  # the module types' tables too
     with database.engine.connect() as conn:
         differences = compare_metadata(
             MigrationContext.configure(conn, opts={"compare_type": True}), metadata)

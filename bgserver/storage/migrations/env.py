@@ -7,7 +7,10 @@ hands over an open connection; plain ``alembic`` with ``-x url=...`` works too.
 from alembic import context
 from sqlalchemy import create_engine
 
+from bgserver.services import module_registry
 from bgserver.storage.schema import metadata
+
+module_registry()  # the module types' tables join the metadata
 
 config = context.config
 

@@ -1,0 +1,6 @@
+"""inet: Internet access — logins, RADIUS sessions, priced by the byte and the second."""
+
+from bgserver.modules import ModuleType
+from bgserver.modules.inet.config import InetTariff
+
+MODULE = ModuleType("inet", "Internet access", InetTariff)

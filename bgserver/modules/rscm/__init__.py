@@ -1,0 +1,8 @@
+"""rscm: one-time services — N units of a service ordered, priced from the tariff."""
+
+from bgserver.modules import ModuleType
+from bgserver.modules.rscm.config import RscmInstance, RscmTariff
+from bgserver.modules.rscm.tables import rscm_order
+
+MODULE = ModuleType("rscm", "One-time services", RscmTariff, RscmInstance,
+                    tables=(rscm_order,))

@@ -1,0 +1,6 @@
+"""voice: telephony — phone numbers, PBX call records, priced by the callee's prefix."""
+
+from bgserver.modules import ModuleType
+from bgserver.modules.voice.config import VoiceTariff
+
+MODULE = ModuleType("voice", "Telephony", VoiceTariff)
