@@ -146,7 +146,8 @@ def _check_schema(database: Database) -> None:
 
 
 def add_server(core: Core, parent: MultiService) -> None:
-    api = build_api(ApiServices.build(core.database, core.bus, core.clock, core.settings))
+    api = build_api(ApiServices.build(core.database, core.bus, core.clock, core.settings,
+                                      module_registry()))
     try:
         access_log = AccessLog.open(core.reactor, core.settings.server.access_log)
     except OSError as exc:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import audit, auth, contracts, money, params, system, users
+from bgserver.api import audit, auth, contracts, modules, money, params, system, tariffs, users
 from bgserver.api.routing import Api
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
 from bgserver.billing.contracts import ContractService
+from bgserver.billing.modules import ModuleService
 from bgserver.billing.money import MoneyService
 from bgserver.billing.params import ParamService
+from bgserver.billing.tariffs import TariffService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
+from bgserver.modules import ModuleRegistry
 
-ROUTE_MODULES = (system, auth, users, contracts, params, money, audit)
+ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit)
 
 
 @dataclass
@@ -30,9 +33,13 @@ class ApiServices:
     params: ParamService
     money: MoneyService
     audit: AuditService
+    registry: ModuleRegistry
+    modules: ModuleService
+    tariffs: TariffService
 
     @classmethod
-    def build(cls, database: Any, bus: Any, clock: Any, settings: Settings) -> "ApiServices":
+    def build(cls, database: Any, bus: Any, clock: Any, settings: Settings,
+              registry: ModuleRegistry) -> "ApiServices":
         auth = AuthService(database, clock, settings.auth)
         # rights taken away on any bgserver: every one forgets the callers it remembers
         bus.subscribe("access.revoked", lambda event: auth.cache.clear())
@@ -41,11 +48,16 @@ class ApiServices:
                    ContractService(database, clock, settings.contracts, bus),
                    ParamService(database, clock),
                    MoneyService(database, clock),
-                   AuditService(database))
+                   AuditService(database), registry,
+                   ModuleService(database, clock, registry),
+                   TariffService(database, clock, registry))
 
 
 def build_api(services: ApiServices) -> Api:
     api = Api(services.auth.authenticate)
     for module in ROUTE_MODULES:
         module.register(api, services)
+    for module_type in services.registry:  # each module type's own routes
+        if module_type.routes is not None:
+            module_type.routes(api, services)
     return api

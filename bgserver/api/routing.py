@@ -21,7 +21,7 @@ from werkzeug.routing import Map, MapAdapter
 
 from bgserver.api.errors import ApiError, error_body
 from bgserver.billing.access import Caller
-from bgserver.billing.errors import BillingError, Invalid
+from bgserver.billing.errors import BillingError, Invalid, field_errors
 from bgserver.storage.database import DatabaseUnavailable
 from bgshared import wire
 from bgshared.api import errors as codes
@@ -110,10 +110,8 @@ def _parse_body(request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]),
-                    "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
         raise ApiError(422, codes.VALIDATION_FAILED, "the request is not valid",
-                       details) from None
+                       field_errors(exc)) from None
 
 
 class RememberedMatches(MapAdapter):
@@ -224,6 +222,9 @@ class Api:
         if isinstance(result, Reply):
             for name, value in result.headers.items():
                 request.setHeader(name.encode(), value.encode())
+            if result.status == 204:  # done, nothing to say
+                request.setResponseCode(204)
+                return b""
             return _json(request, result.status, wire.encode(result.body))
         return _json(request, 200, wire.encode(result))
 

@@ -42,3 +42,10 @@ class TooManyAttempts(BillingError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message, {"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+def field_errors(exc: Any, prefix: str = "") -> list[dict[str, str]]:
+    """A pydantic ``ValidationError`` as the API's details: each wrong field by its dotted
+    path (``modules.3.fees.0.amount``) and what is wrong with it."""
+    return [{"field": ".".join([prefix, *map(str, e["loc"])] if prefix else map(str, e["loc"])),
+             "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]

@@ -208,3 +208,57 @@ class ParamDefinitionCreate(Body):
 class ParamValueSet(Body):
     """The value of one parameter, in the JSON form of its type (checked by the server)."""
     value: Any
+
+
+# -- module instances, services, tariff plans ---------------------------------------------
+
+class ModuleCreate(Body):
+    """A module instance: ``{"type": "inet", "title": "Internet, Moscow"}``."""
+    type: str = Field(min_length=1, max_length=32)
+    title: str = Field(min_length=1, max_length=200)
+    #: The instance's settings, checked against its module type's model.
+    config: dict = Field(default_factory=dict)
+
+
+class ModulePatch(Body):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    config: dict | None = None
+    enabled: bool | None = None
+
+
+class ServiceCreate(Body):
+    title: str = Field(min_length=1, max_length=200)
+    unit: str = Field("", max_length=32)
+
+
+class ServicePatch(Body):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    unit: str | None = Field(None, max_length=32)
+    enabled: bool | None = None
+
+
+class TariffCreate(Body):
+    title: str = Field(min_length=1, max_length=200)
+    cabinet_title: str = Field("", max_length=200)
+    #: Contract groups whose subscribers may choose the plan in the cabinet.
+    groups: list[int] = []
+    #: Per module instance id, that module type's config.
+    modules: dict[int, dict] = Field(default_factory=dict)
+
+
+class TariffPatch(Body):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    cabinet_title: str | None = Field(None, max_length=200)
+    groups: list[int] | None = None
+    modules: dict[int, dict] | None = None
+    enabled: bool | None = None
+
+
+class ContractTariffCreate(Body):
+    """A contract goes on a plan from a day (closing the plan it was on the day before)."""
+    tariff_id: int
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
+    comment: str = Field("", max_length=4000)
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)

@@ -18,6 +18,7 @@ from bgserver.api.app import ApiServices, build_api
 from bgserver.api.site import BillingSite
 from bgserver.billing.access import system_caller
 from bgserver.config import Settings
+from bgserver.services import module_registry
 from bgserver.events.local import LocalBus
 from bgshared import wire
 from bgshared.api.models import RoleCreate, UserCreate
@@ -31,7 +32,7 @@ class ApiHarness:
     def __init__(self, database, clock, settings: Settings | None = None, bus=None):
         self.settings = settings or Settings()
         self.services = ApiServices.build(database, bus or LocalBus(reactor), clock,
-                                          self.settings)
+                                          self.settings, module_registry())
         self.api = build_api(self.services)
         self.access_log = AccessLog(reactor, io.StringIO())
         self.site = BillingSite(self.api.resource(), reactor, self.access_log,
