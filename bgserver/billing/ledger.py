@@ -69,12 +69,19 @@ def book_many(conn: Connection, bookings: list[Booking], today: date,
     return after
 
 
+def limit_of(conn: Connection, contract, today: date) -> Decimal:
+    """The limit in force: a temporary one (a promised payment) can only lower the
+    contract's own, for its days."""
+    temporary = store.temporary_limit_of(conn, contract.id)
+    if temporary is None or temporary.until < today:
+        return contract.limit
+    return min(contract.limit, temporary.limit)
+
+
 def below_limit(conn: Connection, contract, today: date) -> bool:
-    """A temporary limit (a promised payment) can only lower the limit, for its days."""
     if contract.mode != "prepaid" or contract.balance >= contract.limit:
         return False
-    temporary = store.temporary_limit_of(conn, contract.id)
-    return temporary is None or temporary.until < today or contract.balance < temporary.limit
+    return contract.balance < limit_of(conn, contract, today)
 
 
 def enforce_limit(conn: Connection, contract_id: int, today: date, now: datetime,

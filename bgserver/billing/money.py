@@ -157,7 +157,7 @@ class MoneyService:
         if not valid:
             return outcomes
         booked = movements.record(conn, kind, [movements.NewMovement(p.caller, locked[i], {
-            "amount": p.body.amount, "type_id": kind_row.id, "date": p.day,
+            "amount": movements.signed(kind_row, p.body.amount), "type_id": kind_row.id, "date": p.day,
             "comment": p.body.comment, "external_id": p.body.external_id,
             "idempotency_scope": p.scope if p.idempotency_key is not None else None,
             "idempotency_key": p.idempotency_key, "request_hash": p.request_hash})

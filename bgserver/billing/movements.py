@@ -37,6 +37,12 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in HIDDEN}
 
 
+def signed(movement_type: Any, amount: Decimal) -> Decimal:
+    """A refund is a charge of a refund type that gives money back: stored negative, so
+    that it lessens the month's charges and balance = payments − charges − usage holds."""
+    return -amount if getattr(movement_type, "refund", False) else amount
+
+
 class NewMovement(NamedTuple):
     """One movement to book: who books it, on which locked contract, with which columns
     (``amount``, ``date``, ``type_id``, ``comment``... — the contract, the author and the

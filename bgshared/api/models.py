@@ -262,3 +262,18 @@ class ContractTariffCreate(Body):
     comment: str = Field("", max_length=4000)
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class OrderCreate(Body):
+    """N units of a one-time service, priced from the contract's tariff on ``date``."""
+    module_id: int
+    service_id: int
+    quantity: int = Field(1, ge=1, le=1_000_000)
+    date: dt.date | None = None
+    comment: str = Field("", max_length=4000)
+    #: Refuse (409) an order the balance cannot carry above the limit, booking nothing.
+    check_balance: bool = False
+
+
+class OrderCancel(Body):
+    reason: str = Field(min_length=1, max_length=4000)

@@ -407,3 +407,14 @@ async def test_a_unit_that_races_another_server_books_each_payment_on_its_own(
     assert results[1][1]["error"]["details"] == {"external_id": "bank-7"}
     assert (await d.balance())["payments"] == "12.00"
     assert count(api.services.database, payment) == 4
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_charge_of_a_refund_type_gives_money_back(api):
+    d = await desk(api, mode="postpaid")
+    await d.charge("300.00")
+    refund = await d.charge("120.50", type_id=3)  # the built-in type "Refund"
+    assert refund["amount"] == "-120.50"
+    month = await d.balance()
+    assert (month["charges"], month["outgoing"], month["balance"]) == (
+        "179.50", "-179.50", "-179.50")
