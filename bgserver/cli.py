@@ -106,8 +106,9 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Demo data for a first look; safe to run again."""
     from bgserver import demo  # noqa: PLC0415 - only this command needs it
+    from bgserver.services import module_registry  # noqa: PLC0415
     return run_with_services(settings, lambda database, clock, users: demo.populate(
-        database, clock, users, settings))
+        database, clock, users, settings, module_registry()))
 
 
 async def _operator_id(database, login: str) -> int:

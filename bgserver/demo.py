@@ -1,4 +1,5 @@
-"""``bgbilling demo``: enough data to look around — groups, roles, operators, contracts."""
+"""``bgbilling demo``: enough data to look around — groups, roles, operators, module
+instances and tariff plans, contracts on them with payments and orders."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from decimal import Decimal
 
 from bgserver.billing.access import system_caller
 from bgserver.billing.contracts import ContractService
+from bgserver.billing.modules import ModuleService
 from bgserver.billing.money import MoneyService
 from bgserver.billing.params import ParamService
 from bgserver.billing.passwords import generate_password
+from bgserver.billing.tariffs import TariffService
+from bgserver.modules.rscm.orders import OrderService
 from bgserver.storage import contracts as contract_store
-from bgshared.api.models import (ContractCreate, ContractGroupCreate, MovementCreate,
-                                  ParamDefinitionCreate, RoleCreate, UserCreate)
+from bgshared.api.models import (ContractCreate, ContractGroupCreate, ContractTariffCreate,
+                                  ModuleCreate, MovementCreate, OrderCreate,
+                                  ParamDefinitionCreate, RoleCreate, ServiceCreate,
+                                  TariffCreate, UserCreate)
 from bgshared.api.permissions import READ_ONLY
 
 DEMO = system_caller("demo")
@@ -33,7 +39,45 @@ NAMES = ("Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasili
          "Sokolov", "Mikhailov", "Novikov", "Fedorov", "Morozov")
 
 
-async def populate(database, clock, users, settings) -> int:
+class Catalogue:
+    """The demo's module instances, services and tariff plans."""
+
+    def __init__(self, database, clock, registry, groups):
+        self.modules = ModuleService(database, clock, registry)
+        self.tariffs = TariffService(database, clock, registry)
+        self.groups = groups
+
+    async def build(self) -> None:
+        self.fees = await self.modules.create(DEMO, ModuleCreate(type="npay", title="Fees"))
+        self.subscription = await self.modules.create_service(
+            DEMO, self.fees["id"], ServiceCreate(title="Subscription", unit="month"))
+        self.shop = await self.modules.create(DEMO, ModuleCreate(type="rscm",
+                                                                 title="Services"))
+        self.visit = await self.modules.create_service(
+            DEMO, self.shop["id"], ServiceCreate(title="Technician visit", unit="visit"))
+        self.router = await self.modules.create_service(
+            DEMO, self.shop["id"], ServiceCreate(title="Wi-Fi router", unit="piece"))
+        homes = [self.groups[0]["id"], self.groups[1]["id"]]
+        self.plans = {
+            name: await self.tariffs.create(DEMO, TariffCreate(
+                title=title, cabinet_title=cabinet, groups=groups, modules={
+                    self.fees["id"]: {"fees": [{"service_id": self.subscription["id"],
+                                                "amount": amount, "mode": mode}]},
+                    self.shop["id"]: {"prices": [
+                        {"service_id": self.visit["id"], "price": "500.00", "cabinet": True},
+                        {"service_id": self.router["id"], "price": "3500.00"}]}}))
+            for name, title, cabinet, amount, mode, groups in (
+                ("home", "Home 350", "Home", "350.00", "daily", homes),
+                ("plus", "Home Plus 750", "Home Plus", "750.00", "daily", homes),
+                ("office", "Office 2500", "Office", "2500.00", "advance",
+                 [self.groups[2]["id"]]))}
+
+    async def assign(self, contract_id: int, plan: str, day: date) -> None:
+        await self.tariffs.assign(DEMO, contract_id, ContractTariffCreate(
+            tariff_id=self.plans[plan]["id"], date_from=day))
+
+
+async def populate(database, clock, users, settings, registry) -> int:
     contracts = ContractService(database, clock, settings.contracts)
     existing = await database.run("demo_groups", contract_store.list_groups, readonly=True)
     if any(g["title"] == GROUPS[0] for g in existing):
@@ -54,9 +98,13 @@ async def populate(database, clock, users, settings) -> int:
     for key, title, kind, extra in PARAMS:
         await params.create_definition(DEMO, ParamDefinitionCreate(
             key=key, title=title, type=kind, **extra))
+    catalogue = Catalogue(database, clock, registry, groups)
+    await catalogue.build()
+    orders = OrderService(database, clock)
     rng = random.Random(7)
     today = clock.today()
     first = (today.replace(day=1) - timedelta(days=62)).replace(day=1)
+    middle = (first + timedelta(days=31)).replace(day=15)
     for n in range(CONTRACTS):
         company = n % 10 == 9
         title = (f"OOO {rng.choice(NAMES)} and Partners" if company else
@@ -75,21 +123,26 @@ async def populate(database, clock, users, settings) -> int:
                                f"{rng.randint(10, 99)}")
         await params.set_value(DEMO, created["id"], "connection",
                                rng.choice(("fiber", "fiber", "copper", "radio")))
-        await _money_history(money, rng, created["id"], first, today, company)
+        await catalogue.assign(created["id"], "office" if company else "home", first)
+        if not company and n % 5 == 0 and middle <= today:  # moved up mid-month
+            await catalogue.assign(created["id"], "plus", middle)
+        await _payments(money, rng, created["id"], first, today, company)
+        if n % 25 == 1:
+            await orders.order(DEMO, created["id"], OrderCreate(
+                module_id=catalogue.shop["id"], service_id=catalogue.visit["id"],
+                date=first + timedelta(days=3), comment="connection"))
     print(f"demo data: {len(GROUPS)} contract groups, roles operator and readonly, "
-          f"{len(PARAMS)} parameters, {CONTRACTS} contracts with three months of payments "
-          "and charges")
+          f"{len(PARAMS)} parameters, module instances Fees and Services, 3 tariff plans, "
+          f"{CONTRACTS} contracts with three months of payments")
     return 0
 
 
-async def _money_history(money, rng, contract_id, first: date, today: date,
-                         company: bool) -> None:
-    """A monthly fee charged on the 1st and paid, mostly, a few days later."""
-    fee = Decimal(rng.choice(("350.00", "500.00", "750.00", "2500.00" if company else "990.00")))
+async def _payments(money, rng, contract_id, first: date, today: date,
+                    company: bool) -> None:
+    """Each month's fee paid, mostly, in the first days of the month."""
+    fee = Decimal("2500.00" if company else "750.00")
     month = first
     while month <= today:
-        await money.post(DEMO, contract_id, "charge",
-                         MovementCreate(amount=fee, date=month, comment="monthly fee"))
         paid_on = month + timedelta(days=rng.randint(0, 9))
         if paid_on <= today and rng.random() < 0.9:
             await money.post(DEMO, contract_id, "payment", MovementCreate(
