@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import audit, auth, contracts, money, params, system, users
+from bgserver.api import audit, auth, contracts, events, money, params, system, users
 from bgserver.api.routing import Api
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
@@ -14,8 +14,9 @@ from bgserver.billing.money import MoneyService
 from bgserver.billing.params import ParamService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
+from bgserver.events.live import LiveEvents
 
-ROUTE_MODULES = (system, auth, users, contracts, params, money, audit)
+ROUTE_MODULES = (system, auth, users, contracts, params, money, audit, events)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ApiServices:
     params: ParamService
     money: MoneyService
     audit: AuditService
+    live: LiveEvents
 
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings) -> "ApiServices":
@@ -41,7 +43,8 @@ class ApiServices:
                    ContractService(database, clock, settings.contracts, bus),
                    ParamService(database, clock),
                    MoneyService(database, clock),
-                   AuditService(database))
+                   AuditService(database),
+                   LiveEvents(database, bus, on_access=auth.cache.clear))
 
 
 def build_api(services: ApiServices) -> Api:
