@@ -59,7 +59,7 @@ class LiveEvents:
     """The feed of one bgserver process: reads the outbox only while streams are open."""
 
     def __init__(self, database: Any, bus: Any, *, on_access: Callable[[], None] = lambda: None,
-                 batch: int = 1000, interval: float = 0.05, poll: float = 1.0,
+                 batch: int = 1000, interval: float = 0.25, poll: float = 1.0,
                  gap_seconds: float = 5.0, remember: int = 100_000):
         self.database = database
         self.reactor = database.reactor
