@@ -81,6 +81,9 @@ class EventsSettings(_Section):
     retention_days: int = Field(7, ge=1)
     #: STOMP client-id for durable subscriptions; empty: ``<process>@<host name>``.
     client_id: str = ""
+    #: A comment line on every open event stream (GET /api/v1/events) this often, seconds,
+    #: so that proxies and clients know it is alive; the caller's token is checked then too.
+    stream_heartbeat_seconds: float = Field(15.0, gt=0)
 
     @field_validator("broker")
     @classmethod

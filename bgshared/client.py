@@ -18,16 +18,19 @@ from typing import Any, Awaitable, Callable, Collection, Mapping, TypeVar
 from urllib.parse import quote
 
 from treq.client import HTTPClient
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
 from twisted.web.client import (Agent, HTTPConnectionPool, RequestTransmissionFailed,
                                 ResponseFailed)
 
-__all__ = ["ApiError", "BillingClient", "ClientError", "ServerUnreachable", "decode_json",
-           "encode_json"]
+__all__ = ["ApiError", "BillingClient", "ClientError", "EventFollower", "ServerUnreachable",
+           "decode_json", "encode_json"]
 
 T = TypeVar("T")
+_log = Logger()
 
 #: Not a code the server sends: a 4xx/5xx answer without our JSON error body (a proxy's
 #: HTML page, an empty 502), so callers still get one exception type with a code.
@@ -187,6 +190,18 @@ class BillingClient:
         _, body = await self.request("GET", "/api/v1/me")
         return body
 
+    def follow_events(self, callback: Callable[[dict[str, Any]], Any],
+                      last_event_id: str | None = None) -> "EventFollower":
+        """Follow ``GET /api/v1/events``: ``callback(event)`` for each event the caller may
+        see (``{"id", "type", "occurred_at", "contract_id", "data"}``), reconnecting after
+        the last one received when the connection drops, so nothing is missed. Stop with
+        ``.stop()``; ``.done`` fires then, or fails with :class:`ApiError` when the server
+        refuses (401: the token expired or was revoked; 403).
+        """
+        follower = EventFollower(self, callback, last_event_id)
+        follower.start()
+        return follower
+
     def close(self) -> Deferred:
         """Close the pooled connections (if the pool is the client's own)."""
         if self._own_pool:
@@ -198,6 +213,172 @@ class BillingClient:
         """``path("contracts", 7, "payments")`` -> ``/api/v1/contracts/7/payments``, each
         part quoted."""
         return "/api/v1/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+class _EventParser(Protocol):
+    """The body of a server-sent event stream, parsed as it arrives (the WHATWG rules:
+    lines ``field: value``, an event ends at a blank line, ``:`` starts a comment)."""
+
+    def __init__(self, follower: "EventFollower", finished: Deferred):
+        self.follower = follower
+        self.finished = finished
+        self._buffer = b""
+        self._fields: dict[str, str] = {}
+        self._data: list[str] = []
+
+    def dataReceived(self, data: bytes) -> None:
+        self.follower._alive()
+        self._buffer += data
+        *lines, self._buffer = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n") \
+            .split(b"\n")
+        for raw in lines:
+            self._line(raw.decode("utf-8", "replace"))
+
+    def _line(self, line: str) -> None:
+        if not line:
+            fields, data = self._fields, self._data
+            self._fields, self._data = {}, []
+            if "id" in fields:
+                self.follower.last_event_id = fields["id"]
+            if data:
+                self.follower._event(fields.get("event", "message"), "\n".join(data))
+            return
+        if line.startswith(":"):
+            return
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self._data.append(value)
+        elif name == "retry" and value.isdigit():
+            self.follower.retry_seconds = int(value) / 1000
+        elif name in ("id", "event"):
+            self._fields[name] = value
+
+    def connectionLost(self, reason) -> None:
+        if not self.finished.called:
+            self.finished.callback(None)
+
+
+class EventFollower:
+    """An open ``GET /api/v1/events`` of :meth:`BillingClient.follow_events`.
+
+    ``last_event_id``: the id of the last event received (what a reconnect resumes
+    after); ``connected``: whether the stream is open now."""
+
+    #: Without a byte (events or the server's pings) for this long the connection is
+    #: taken for dead and opened again.
+    idle_seconds = 60.0
+
+    def __init__(self, client: BillingClient, callback: Callable[[dict[str, Any]], Any],
+                 last_event_id: str | None):
+        self.client = client
+        self.callback = callback
+        self.last_event_id = last_event_id
+        self.retry_seconds = 2.0
+        self.connected = False
+        self.done: Deferred = Deferred()
+        self._stopped = False
+        self._body: _EventParser | None = None
+        self._running: Deferred | None = None
+        self._idle = None
+
+    def start(self) -> None:
+        self._running = Deferred.fromCoroutine(self._follow())
+        self._running.addErrback(self._failed)
+
+    def stop(self) -> Deferred:
+        """Close the stream; ``done`` fires."""
+        self._stopped = True
+        if self._running is not None:
+            self._running.cancel()
+        return self.done
+
+    async def _follow(self) -> None:
+        failures = 0
+        while not self._stopped:
+            try:
+                await self._once()
+                failures = 0
+            except ClientError as exc:
+                if isinstance(exc, ApiError) and exc.status in (400, 401, 403, 404, 422):
+                    raise
+                failures += 1
+            self.connected = False
+            if self._stopped:
+                break
+            pause = min(self.retry_seconds * (2 ** min(failures, 4)) if failures
+                        else self.retry_seconds, 30.0)
+            await task.deferLater(self.client._reactor, pause, lambda: None)
+        self._finish(None)
+
+    async def _once(self) -> None:
+        headers = {"Accept": "text/event-stream"}
+        if self.client.token:
+            headers["Authorization"] = f"Bearer {self.client.token}"
+        if self.last_event_id is not None:
+            headers["Last-Event-ID"] = self.last_event_id
+        opening = self.client._http.request(
+            "GET", self.client.url("/api/v1/events"),
+            headers={k: [v] for k, v in headers.items()}, unbuffered=True,
+            reactor=self.client._reactor)
+        opening.addTimeout(self.client.timeout, self.client._reactor)
+        try:
+            response = await opening
+        except _NO_ANSWER as exc:
+            raise ServerUnreachable(self.client.base_url, _reason(exc)) from None
+        if response.code != 200:
+            content = await response.content()
+            content_type = (response.headers.getRawHeaders(b"content-type") or [b""])[0]
+            raise _api_error(response.code, _decode_body(response.code, content_type,
+                                                         content))
+        finished: Deferred = Deferred()
+        self._body = _EventParser(self, finished)
+        response.deliverBody(self._body)
+        self.connected = True
+        self._alive()
+        try:
+            await finished
+        except defer.CancelledError:
+            self._close_body()
+            raise
+        finally:
+            if self._idle is not None and self._idle.active():
+                self._idle.cancel()
+
+    def _alive(self) -> None:
+        if self._idle is not None and self._idle.active():
+            self._idle.reset(self.idle_seconds)
+        else:
+            self._idle = self.client._reactor.callLater(self.idle_seconds, self._close_body)
+
+    def _close_body(self) -> None:
+        transport = getattr(self._body, "transport", None)
+        if transport is not None:
+            transport.stopProducing()
+
+    def _event(self, event_type: str, data: str) -> None:
+        try:
+            event = decode_json(data.encode())
+        except ValueError:
+            return
+        try:
+            self.callback(event)
+        except Exception:  # a callback's bug must not end the stream
+            _log.failure("event callback failed on {type}", type=event_type)
+
+    def _failed(self, failure) -> None:
+        self.connected = False
+        if failure.check(defer.CancelledError) or self._stopped:
+            self._finish(None)
+        else:
+            self._finish(failure)
+
+    def _finish(self, result) -> None:
+        if not self.done.called:
+            if result is None:
+                self.done.callback(None)
+            else:
+                self.done.errback(result)
 
 
 #: Failures that mean the server gave no (complete) answer.

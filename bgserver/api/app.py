@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import audit, auth, contracts, modules, money, params, system, tariffs, users
+from bgserver.api import (audit, auth, contracts, events, modules, money, params, system,
+                          tariffs, users)
 from bgserver.api.routing import Api
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
@@ -16,9 +17,11 @@ from bgserver.billing.params import ParamService
 from bgserver.billing.tariffs import TariffService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
+from bgserver.events.live import LiveEvents
 from bgserver.modules import ModuleRegistry
 
-ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit)
+ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit,
+                 events)
 
 
 @dataclass
@@ -36,6 +39,7 @@ class ApiServices:
     registry: ModuleRegistry
     modules: ModuleService
     tariffs: TariffService
+    live: LiveEvents
 
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings,
@@ -50,7 +54,8 @@ class ApiServices:
                    MoneyService(database, clock),
                    AuditService(database), registry,
                    ModuleService(database, clock, registry),
-                   TariffService(database, clock, registry))
+                   TariffService(database, clock, registry),
+                   LiveEvents(database, bus, on_access=auth.cache.clear))
 
 
 def build_api(services: ApiServices) -> Api:

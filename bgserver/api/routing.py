@@ -55,6 +55,15 @@ class Reply:
 
 
 @dataclass
+class Stream:
+    """A response written as it goes (server-sent events): after the status and headers,
+    ``run(request)`` writes the body and returns when the response ends. A client that
+    hangs up cancels it."""
+    run: Callable[[Any], Awaitable[None]]
+    content_type: str = "text/event-stream; charset=utf-8"
+
+
+@dataclass
 class Call:
     """One request as a handler sees it."""
     request: Any
@@ -219,6 +228,8 @@ class Api:
             log.failure("unhandled error in {method} {path}", method=route.method,
                         path=route.path)
             return self._error(request, 500, codes.INTERNAL, "internal error")
+        if isinstance(result, Stream):
+            return await self._stream(route, request, result)
         if isinstance(result, Reply):
             for name, value in result.headers.items():
                 request.setHeader(name.encode(), value.encode())
@@ -227,6 +238,20 @@ class Api:
                 return b""
             return _json(request, result.status, wire.encode(result.body))
         return _json(request, 200, wire.encode(result))
+
+    @staticmethod
+    async def _stream(route: Route, request, stream: Stream) -> bytes:
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", stream.content_type.encode())
+        request.setHeader(b"cache-control", b"no-store")
+        request.setHeader(b"x-accel-buffering", b"no")  # a proxy in front must not hold it
+        try:
+            await stream.run(request)
+        except CancelledError:
+            raise
+        except Exception:  # the headers are out: all that is left is to end the response
+            log.failure("stream {method} {path} failed", method=route.method, path=route.path)
+        return b""
 
     @staticmethod
     def _error(request, status: int, code: str, message: str, details: Any = None) -> bytes:

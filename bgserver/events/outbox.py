@@ -85,6 +85,23 @@ def prune(conn: Connection, before: datetime) -> int:
     return conn.execute(delete(outbox).where(outbox.c.published_at < before)).rowcount
 
 
+def last_id(conn: Connection) -> int:
+    """The id of the newest event stored (0: none): where a live feed starts."""
+    from sqlalchemy import func  # noqa: PLC0415
+    return conn.execute(select(func.max(outbox.c.id))).scalar() or 0
+
+
+def rows_after(conn: Connection, after_id: int, limit: int,
+               up_to: int | None = None) -> list[tuple[int, int | None, str, str]]:
+    """Committed events by outbox id (their order of insertion): (id, contract id, type,
+    payload) of those after ``after_id`` (and at most ``up_to``), published or not."""
+    query = (select(outbox.c.id, outbox.c.contract_id, outbox.c.type, outbox.c.payload)
+             .where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
+    if up_to is not None:
+        query = query.where(outbox.c.id <= up_to)
+    return [tuple(row) for row in conn.execute(query)]
+
+
 def pending_count(conn: Connection) -> int:
     from sqlalchemy import func  # noqa: PLC0415
     return conn.execute(select(func.count()).select_from(outbox)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, select, union, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bgserver.storage import params as param_store
+from bgserver.storage import words as word_store
 from bgserver.storage.schema import (contract, contract_group, contract_group_link,
                                      number_sequence, temporary_limit)
 
@@ -40,12 +41,22 @@ def number_taken(conn: Connection, number: str) -> bool:
         is not None
 
 
+#: The contract's columns whose words search matches.
+WORDED = ("number", "title")
+
+
 def insert_contract(conn: Connection, values: dict[str, Any]) -> int:
-    return conn.execute(insert(contract).values(**values)).inserted_primary_key[0]
+    contract_id = conn.execute(insert(contract).values(**values)).inserted_primary_key[0]
+    for column in WORDED:
+        word_store.replace_words(conn, contract_id, column, values[column])
+    return contract_id
 
 
 def update_contract(conn: Connection, contract_id: int, values: dict[str, Any]) -> None:
     conn.execute(update(contract).where(contract.c.id == contract_id).values(**values))
+    for column in WORDED:
+        if column in values:
+            word_store.replace_words(conn, contract_id, column, values[column])
 
 
 def set_contract_groups(conn: Connection, contract_id: int, group_ids: Iterable[int]) -> None:
@@ -131,18 +142,16 @@ def visible_to(groups: frozenset[int] | None):
 
 def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | None,
                      after_id: int | None, limit: int) -> list[dict[str, Any]]:
-    """Contracts by id order, ``q`` matching the start of the number, of the title or of a
-    parameter's value (prefixes, so that indexes serve them on 100,000 contracts)."""
-    query = select(*VIEW_COLUMNS).select_from(CARD).order_by(contract.c.id).limit(limit)
+    """Contracts by id order, every term of ``q`` starting a word of the number, the
+    title or a parameter's value (:mod:`bgserver.storage.words`: index ranges, so fast on
+    100,000 contracts). The page's ids first, then their cards: with the card's columns
+    and join in the same statement MariaDB sorted whole rows of every match."""
+    query = select(contract.c.id).order_by(contract.c.id).limit(limit)
     conditions = []
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        # one indexed look-up per field, united (an OR would make the database scan)
-        matches = union(
-            select(contract.c.id).where(contract.c.number.like(escaped + "%", escape="\\")),
-            select(contract.c.id).where(contract.c.title.like(escaped + "%", escape="\\")),
-            param_store.search_ids(q)).subquery()
-        conditions.append(contract.c.id.in_(select(matches.c.id)))
+        matches = word_store.condition(contract.c.id, q)
+        if matches is not None:
+            conditions.append(matches)
     if after_id is not None:
         conditions.append(contract.c.id > after_id)
     visible = visible_to(groups)
@@ -150,7 +159,9 @@ def search_contracts(conn: Connection, q: str | None, groups: frozenset[int] | N
         conditions.append(visible)
     if conditions:
         query = query.where(and_(*conditions))
-    return _cards(conn, conn.execute(query))
+    ids = conn.execute(query).scalars().all()
+    cards = get_contracts(conn, ids)
+    return [cards[i] for i in ids if i in cards]
 
 
 def list_groups(conn: Connection) -> list[dict[str, Any]]:

@@ -7,14 +7,14 @@ them) and read back typed by :func:`decode`, so both databases store the same th
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
+from bgserver.storage import words as word_store
 from bgserver.storage.schema import contract_param, contract_param_history, param_definition
 
 SEARCH_CHARS = 191
@@ -79,9 +79,12 @@ def set_value(conn: Connection, contract_id: int, param_id: int, value: str,
               updated_at: datetime, search: str | None = None) -> None:
     """Insert or replace; callers hold the contract's row lock, so no two race here.
 
-    ``search`` is the text contract search matches (default: the value itself)."""
+    ``search`` is the text whose words contract search matches (default: the value
+    itself)."""
+    search = value if search is None else search
     values = {"value": value, "updated_at": updated_at,
-              "search": (value if search is None else search).lower()[:SEARCH_CHARS]}
+              "search": search.lower()[:SEARCH_CHARS]}
+    word_store.replace_words(conn, contract_id, word_store.source_of_param(param_id), search)
     where = (contract_param.c.contract_id == contract_id,
              contract_param.c.param_id == param_id)
     if conn.execute(select(contract_param.c.param_id).where(*where)).first() is None:
@@ -92,6 +95,7 @@ def set_value(conn: Connection, contract_id: int, param_id: int, value: str,
 
 
 def remove_value(conn: Connection, contract_id: int, param_id: int) -> bool:
+    word_store.replace_words(conn, contract_id, word_store.source_of_param(param_id), None)
     return conn.execute(delete(contract_param).where(
         contract_param.c.contract_id == contract_id,
         contract_param.c.param_id == param_id)).rowcount > 0
@@ -124,22 +128,6 @@ _VALUES_OF = (select(contract_param.c.contract_id, param_definition.c.key,
               .join(param_definition, param_definition.c.id == contract_param.c.param_id)
               .where(contract_param.c.contract_id.in_(bindparam("ids", expanding=True)))
               .order_by(contract_param.c.contract_id, param_definition.c.id))
-
-
-def _like_prefix(text: str):
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return contract_param.c.search.like(escaped + "%", escape="\\")
-
-
-def search_ids(q: str):
-    """The ids of contracts with a value starting with ``q`` (case-insensitive), by the
-    index on ``search``. A phone-like ``q`` also matches phones stored as ``+digits``."""
-    text = q.strip().lower()[:SEARCH_CHARS]
-    forms = [_like_prefix(text)]
-    digits = re.sub(r"[^0-9]", "", text)
-    if digits and re.fullmatch(r"\+?[0-9 ().-]+", text) and "+" + digits != text:
-        forms.append(_like_prefix("+" + digits))
-    return select(contract_param.c.contract_id).where(or_(*forms))
 
 
 # -- history ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer,
                         MetaData, String, Table, Text, UniqueConstraint)
+from sqlalchemy.dialects import mysql
 
 from bgserver.storage.types import Money, UtcDateTime
 
@@ -261,6 +262,23 @@ contract_param = Table(
     Column("search", String(191), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "search"),
+)
+
+#: A word of a contract's number, title or parameter values, folded to lower case
+#: (``str.casefold``): contract search matches the start of any word by the index on
+#: (word, contract_id). Binary comparison on MySQL, as on SQLite: words are folded in
+#: Python, the same on both, and a prefix is a range of binary strings.
+WordText = String(64).with_variant(mysql.VARCHAR(64, collation="utf8mb4_bin"), "mysql")
+
+contract_word = Table(
+    "contract_word", metadata,
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           primary_key=True),
+    #: ``number``, ``title`` or ``param:<param id>``: what the word was taken from, so
+    #: that a change replaces that source's words only.
+    Column("source", String(32), primary_key=True),
+    Column("word", WordText, primary_key=True),
+    Index(None, "word", "contract_id"),
 )
 
 contract_param_history = Table(

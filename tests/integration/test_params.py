@@ -12,6 +12,7 @@ from twisted.internet.defer import ensureDeferred, gatherResults
 from bgserver.billing.errors import Invalid
 from bgserver.billing.params import encode, search_text
 from bgserver.storage import params as store
+from bgserver.storage import words as word_store
 from bgserver.storage.schema import contract, contract_param_history, outbox
 from bgshared import wire
 
@@ -287,7 +288,7 @@ async def test_each_route_needs_its_permission(api):
 
 
 @pytest_twisted.ensureDeferred
-async def test_search_condition_matches_value_prefixes_case_insensitively(api):
+async def test_search_condition_matches_value_words_case_insensitively(api):
     admin, first = await setup(api)
     second = (await api.call("POST", "/api/v1/contracts", token=admin,
                              json={"title": "Petrov"}))[1]["id"]
@@ -303,7 +304,7 @@ async def test_search_condition_matches_value_prefixes_case_insensitively(api):
     def found(q):
         return api.services.database.run_sync("search", lambda conn: sorted(
             r.id for r in conn.execute(select(contract.c.id).where(
-                contract.c.id.in_(store.search_ids(q))))))
+                word_store.condition(contract.c.id, q)))))
 
     assert found("fiber") == [second]
     assert found("FIBER 1") == [second]
