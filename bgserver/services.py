@@ -29,7 +29,7 @@ from bgserver.events.outbox import OutboxRelay, emit
 from bgserver.events.stomp import StompBus
 from bgserver.loader.service import LoaderService
 from bgserver.scheduler.service import SchedulerService
-from bgserver.scheduler.tasks import TaskContext, builtin_tasks
+from bgserver.scheduler.tasks import TaskContext, kernel_task_types
 from bgserver.storage import migrate
 from bgserver.storage.database import Database
 
@@ -152,8 +152,8 @@ def add_server(core: Core, parent: MultiService) -> None:
 
 def add_scheduler(core: Core, parent: MultiService) -> None:
     s = core.settings.scheduler
-    SchedulerService(core.task_context, builtin_tasks(), core.holder, s.tick,
-                     s.lease_seconds).setServiceParent(parent)
+    SchedulerService(core.task_context, kernel_task_types(), core.holder, s.tick,
+                     s.lease_seconds, s.catch_up_days, bus=core.bus).setServiceParent(parent)
 
 
 def add_loader(core: Core, parent: MultiService) -> None:
