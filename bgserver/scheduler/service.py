@@ -230,6 +230,8 @@ class SchedulerService(Service):
                                        readonly=True)
         busy = set(self.active) | {r["task_id"] for r in runs if r["state"] == store.RUNNING}
         for run in runs:  # oldest first
+            if self._stopping:
+                return
             if run["state"] == store.QUEUED and run["task_id"] not in busy \
                     and self._known(run["type"]):
                 busy.add(run["task_id"])
