@@ -146,7 +146,7 @@ class TaskService:
                      body: SchedulerTaskPatch) -> dict[str, Any]:
         now = self.clock.now()
         given = body.model_dump(include=body.model_fields_set)
-        for name in ("type", "params", "enabled"):
+        for name in ("type", "title", "params", "enabled"):
             if name in given and given[name] is None:
                 raise _invalid(name, "may not be null")
 

@@ -114,7 +114,7 @@ async def test_tasks_are_validated_against_their_type(api):
     for body, field in [({"cron": "every day"}, "cron"), ({"params": {"days": []}}, "params.days"),
                         ({"module_id": None}, "module_id"),
                         ({"type": "periods.close"}, "params.days"),
-                        ({"enabled": None}, "enabled")]:
+                        ({"enabled": None}, "enabled"), ({"title": None}, "title")]:
         status, answer, _ = await api.call("PATCH", one, token=token, json=body)
         assert status == 422 and fields(answer) == [field], (body, answer)
     assert (await api.call("GET", one, token=token))[1] == task  # nothing changed
@@ -261,3 +261,25 @@ async def test_periods_close_closes_the_previous_month_from_its_day_on(api, cloc
     closed = api.services.database.run_sync("periods", lambda c: [
         (r.month.isoformat(), r.actor_name) for r in c.execute(select(period))])
     assert closed == [("2025-12-01", "scheduler")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_missed_cron_runs_are_caught_up_in_order(api, clock, fake_reactor):
+    token = await api.admin()
+    status, task, _ = await api.call("POST", "/api/v1/scheduler/tasks", token=token, json={
+        "type": "balance.check", "cron": "0 * * * *"})
+    scheduler = scheduler_for(api, clock)
+    await scheduler.wake()
+    fake_reactor.advance(3 * 3600 + 600)  # down from 12:00 to 15:10 UTC
+    token = await api.admin()  # the session before has expired meanwhile
+    await scheduler.wake()
+
+    async def finished():
+        status, listed, _ = await api.call(
+            "GET", f"/api/v1/scheduler/runs?task_id={task['id']}", token=token)
+        return listed if all(r["state"] == "done" for r in listed["items"]) else None
+    await wait_until(finished)
+    await scheduler.stopService()
+    listed = await finished()
+    assert [(r["scheduled_for"], r["state"]) for r in reversed(listed["items"])] == [
+        (f"2026-01-15T{hour}:00:00+00:00", "done") for hour in (13, 14, 15)]
