@@ -82,10 +82,17 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, then create the first operator ``admin`` (role admin) unless it exists."""
+    """Migrate, then create the kernel's scheduler tasks and the first operator ``admin``
+    (role admin), each unless it exists."""
     cmd_migrate(settings, args)
 
     async def work(database, clock, users) -> int:
+        from bgserver.scheduler.control import add_default_tasks  # noqa: PLC0415
+        from bgserver.scheduler.tasks import TaskTypes, kernel_task_types  # noqa: PLC0415
+        tasks = await database.run("add_default_tasks", add_default_tasks,
+                                   TaskTypes(kernel_task_types()), CLI, clock.now())
+        if tasks:
+            print(f"scheduler tasks created: {len(tasks)}")
         if await database.run("find_admin", access_store.operator_id_by_login, "admin"):
             print("operator admin exists already "
                   "(change its password with `bgbilling user passwd admin`)")

@@ -171,6 +171,8 @@ class SchedulerSettings(_Section):
     tick: float = Field(5.0, gt=0)
     #: A lease not renewed for this long passes to a standby scheduler, seconds.
     lease_seconds: float = Field(30.0, gt=0)
+    #: After downtime, missed cron runs are caught up this many days back at most.
+    catch_up_days: float = Field(31.0, ge=0)
 
 
 class LoaderSettings(_Section):

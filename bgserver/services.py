@@ -20,7 +20,7 @@ from twisted.application.service import MultiService, Service
 from twisted.logger import Logger
 
 from bgserver.api.accesslog import AccessLog
-from bgserver.api.app import ApiServices, build_api
+from bgserver.api.app import ApiServices, build_api, task_types
 from bgserver.api.site import BillingSite
 from bgserver.clock import BillingClock
 from bgserver.config import ConfigError, Settings, load_settings
@@ -31,7 +31,7 @@ from bgserver.events.stomp import StompBus
 from bgserver.loader.service import LoaderService
 from bgserver.modules import ModuleRegistry
 from bgserver.scheduler.service import SchedulerService
-from bgserver.scheduler.tasks import TaskContext, builtin_tasks
+from bgserver.scheduler.tasks import TaskContext
 from bgserver.storage import migrate
 from bgserver.storage.database import Database
 
@@ -163,8 +163,8 @@ def add_server(core: Core, parent: MultiService) -> None:
 
 def add_scheduler(core: Core, parent: MultiService) -> None:
     s = core.settings.scheduler
-    SchedulerService(core.task_context, builtin_tasks(), core.holder, s.tick,
-                     s.lease_seconds).setServiceParent(parent)
+    SchedulerService(core.task_context, task_types(module_registry()), core.holder, s.tick,
+                     s.lease_seconds, s.catch_up_days, bus=core.bus).setServiceParent(parent)
 
 
 def add_loader(core: Core, parent: MultiService) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import (audit, auth, contracts, events, modules, money, params, system,
-                          tariffs, users)
+from bgserver.api import (audit, auth, contracts, events, modules, money, params, scheduler,
+                          system, tariffs, users)
 from bgserver.api.routing import Api
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
@@ -19,9 +19,11 @@ from bgserver.billing.users import UserService
 from bgserver.config import Settings
 from bgserver.events.live import LiveEvents
 from bgserver.modules import ModuleRegistry
+from bgserver.scheduler.control import TaskService
+from bgserver.scheduler.tasks import TaskTypes, kernel_task_types
 
 ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit,
-                 events)
+                 events, scheduler)
 
 
 @dataclass
@@ -40,10 +42,12 @@ class ApiServices:
     modules: ModuleService
     tariffs: TariffService
     live: LiveEvents
+    scheduler: TaskService
 
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings,
               registry: ModuleRegistry) -> "ApiServices":
+        """``registry``: the module types of this build, with their task types and routes."""
         auth = AuthService(database, clock, settings.auth)
         # rights taken away on any bgserver: every one forgets the callers it remembers
         bus.subscribe("access.revoked", lambda event: auth.cache.clear())
@@ -55,7 +59,14 @@ class ApiServices:
                    AuditService(database), registry,
                    ModuleService(database, clock, registry),
                    TariffService(database, clock, registry),
-                   LiveEvents(database, bus, on_access=auth.cache.clear))
+                   LiveEvents(database, bus, on_access=auth.cache.clear),
+                   TaskService(database, clock, TaskTypes(task_types(registry)),
+                               ModuleService.check_task_module))
+
+
+def task_types(registry: ModuleRegistry) -> list:
+    """Every scheduler task type of this build: the kernel's and the module types'."""
+    return [*kernel_task_types(), *registry.task_types()]
 
 
 def build_api(services: ApiServices) -> Api:

@@ -14,6 +14,8 @@ from bgserver.billing import audit
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Invalid, NotFound, field_errors
 from bgserver.modules import ModuleRegistry, ModuleType
+from bgserver.scheduler.control import add_default_tasks
+from bgserver.scheduler.tasks import TaskTypes
 from bgserver.storage import modules as store
 from bgshared.api.models import ModuleCreate, ModulePatch, ServiceCreate, ServicePatch
 
@@ -49,6 +51,15 @@ class ModuleService:
                 for t in self.registry]
 
     @staticmethod
+    def check_task_module(conn, module_id: int, module_type: str) -> None:
+        """A scheduler task of a module type names an instance of that type."""
+        found = store.get_instance(conn, module_id)
+        if found is None or found["type"] != module_type:
+            raise Invalid("no such module instance", [{
+                "field": "module_id", "message": f"no module instance {module_id} of type "
+                                                 f"{module_type}"}])
+
+    @staticmethod
     def instance(conn, module_id: int) -> dict[str, Any]:
         found = store.get_instance(conn, module_id)
         if found is None:
@@ -75,6 +86,9 @@ class ModuleService:
             view = self.instance(conn, module_id)
             audit.record(conn, caller, "module.create", "module", module_id, now=now,
                          after=view)
+            # its type's scheduler tasks (npay.charge...), with their default times
+            add_default_tasks(conn, TaskTypes(self.registry.task_types()), caller, now,
+                              module_type=body.type, module_id=module_id)
             return view
 
         return await self.database.run("create_module", create)

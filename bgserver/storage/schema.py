@@ -58,16 +58,53 @@ lease = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
+# A scheduled task: a task type (code) with its cron, params and module instance (data).
+scheduler_task = Table(
+    "scheduler_task", metadata,
+    Column("id", Integer, primary_key=True),
+    #: The task type's name: ``statuses.apply_due``, ``npay.charge``...
+    Column("type", String(100), nullable=False),
+    Column("title", String(200), nullable=False),
+    #: The module instance the task works on, for a module's task types.
+    Column("module_id", Integer, ForeignKey("module_instance.id", ondelete="CASCADE"),
+           nullable=True),
+    #: Five-field cron in the billing time zone; None: run by hand only.
+    Column("cron", String(100), nullable=True),
+    #: JSON, checked against the task type's params model.
+    Column("params", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    #: The latest cron time a run was queued for: the fire times after it are due.
+    Column("fired_through", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A run of a task: queued (by its cron or by hand), taken by the leading bgscheduler, done
+# or failed; one task runs one at a time, oldest first.
 scheduler_run = Table(
     "scheduler_run", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("task", String(100), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("started_at", UtcDateTime, nullable=False),
+    Column("task_id", Integer, ForeignKey("scheduler_task.id"), nullable=False),
+    Column("type", String(100), nullable=False),
+    #: ``queued``, ``running``, ``done``, ``failed``.
+    Column("state", String(16), nullable=False),
+    #: JSON: the task's params with the run's own over them, as validated.
+    Column("params", Text, nullable=False),
+    #: The cron time it was queued for (the time queued, for a run by hand).
+    Column("scheduled_for", UtcDateTime, nullable=False),
+    Column("queued_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
-    Column("holder", String(200), nullable=False),
+    #: The bgscheduler running it (or that ran it last).
+    Column("holder", String(200), nullable=True),
+    #: Times started: a run whose scheduler died is queued again, a few times at most.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("progress_done", BigInteger, nullable=True),
+    Column("progress_total", BigInteger, nullable=True),
     Column("result", Text, nullable=True),
-    Index(None, "task", "started_at"),
+    Column("error", Text, nullable=True),
+    Index(None, "state", "task_id"),
+    Index(None, "task_id", "id"),
 )
 
 

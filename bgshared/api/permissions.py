@@ -14,6 +14,7 @@ PERMISSIONS: dict[str, str] = {
     "directory.write": "edit directories: payment and charge types",
     "module.admin": "create module instances and their services",
     "scheduler.run": "see scheduler tasks and start them by hand",
+    "scheduler.write": "create scheduler tasks, change their schedule and params",
     "loader.admin": "see loaded files and manage loader sources",
     "user.admin": "manage operators, roles and API keys",
     "audit.read": "read the audit log",
