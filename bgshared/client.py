@@ -25,6 +25,9 @@ from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError
 from twisted.web.client import (Agent, HTTPConnectionPool, RequestTransmissionFailed,
                                 ResponseFailed)
 
+from twisted.web.iweb import IBodyProducer
+from zope.interface import implementer
+
 from bgshared.api import views as v
 
 __all__ = ["ApiError", "BillingClient", "ClientError", "ServerUnreachable", "decode_json",
@@ -80,6 +83,30 @@ def decode_json(data: bytes) -> Any:
     return jsonlib.loads(data, parse_float=Decimal)
 
 
+@implementer(IBodyProducer)
+class _BytesBody:
+    """A request body written at once. treq's default producer is paced by the global
+    reactor's cooperator, which is not the client's reactor where a process has several
+    (bgtui inside a test process), and a body so small needs no pacing."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: Any) -> Deferred:
+        consumer.write(self._data)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
 def _returns_deferred(fn: Callable[..., Awaitable[T]]) -> Callable[..., Deferred]:
     """Wrap a coroutine method so callers get a Deferred (see the module docstring)."""
 
@@ -111,7 +138,7 @@ class BillingClient:
             pool = HTTPConnectionPool(reactor, persistent=True)
             pool.maxPersistentPerHost = 4
         self._pool = pool
-        self._http = HTTPClient(Agent(reactor, pool=pool))
+        self._http = HTTPClient(Agent(reactor, pool=pool), data_to_body_producer=_BytesBody)
 
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")

@@ -105,8 +105,8 @@ class BillingTui(App[None]):
         self.url = url.rstrip("/")
         self.refresh_seconds = refresh_seconds
         self.readonly = readonly
-        self.title = t("app.title")
-        self.sub_title = self.url + (f" [{t('app.readonly')}]" if readonly else "")
+        self.title = t("app.title") + (f" [{t('app.readonly')}]" if readonly else "")
+        self.sub_title = self.url
         self.client: BillingClient | None = None
         #: Twisted's reactor on Textual's loop, from ``on_load`` on.
         self.reactor: Any = None

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import (DataTable, Footer, Header, Label, Sparkline, Static,
                              TabbedContent, TabPane)
@@ -133,6 +134,12 @@ class ContractScreen(BgScreen):
 
     @work(exclusive=True, group="card")
     async def load_card(self) -> None:
+        try:
+            await self._load_card()
+        except NoMatches:  # the card closed while its answer was on the way
+            pass
+
+    async def _load_card(self) -> None:
         """The contract, its statuses and the tabs' contents, all again (a change came)."""
         api, client = self.app.api, self.app.client
         try:
@@ -141,8 +148,12 @@ class ContractScreen(BgScreen):
         except Exception as exc:  # noqa: BLE001
             self.app.complain(exc)
             return
+        if not self.is_attached:
+            return
         self.contract = contract
         await self.show_overview(contract, statuses.items)
+        if not self.is_attached:
+            return
         self.show_statuses(statuses.items)
         if self.contract_id and not self.query_one("#payments-table", PagedTable).items:
             self.start_lists()
@@ -226,10 +237,18 @@ class ContractScreen(BgScreen):
     @work(exclusive=True, group="params")
     async def load_params(self) -> None:
         try:
+            await self._load_params()
+        except NoMatches:  # the card closed while its answer was on the way
+            pass
+
+    async def _load_params(self) -> None:
+        try:
             definitions = await self.cached("params", self.app.client.param_definitions)
             values = await self.app.api(self.app.client.params, self.contract_id)
         except Exception as exc:  # noqa: BLE001
             self.app.complain(exc)
+            return
+        if not self.is_attached:
             return
         self.definitions = definitions
         self.values = {v.key: v for v in values.items}
@@ -245,12 +264,20 @@ class ContractScreen(BgScreen):
 
     @work(exclusive=True, group="balance")
     async def load_balance(self) -> None:
+        try:
+            await self._load_balance()
+        except NoMatches:  # the card closed while its answer was on the way
+            pass
+
+    async def _load_balance(self) -> None:
         months = months_back(self.app.today(), 12)
         try:
             rows = await asyncio.gather(*(self.app.api(self.app.client.balance,
                                                        self.contract_id, m) for m in months))
         except Exception as exc:  # noqa: BLE001
             self.app.complain(exc)
+            return
+        if not self.is_attached:
             return
         table = self.query_one("#balance-table", DataTable)
         table.clear()

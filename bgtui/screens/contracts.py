@@ -27,6 +27,22 @@ def contract_row(contract: Contract) -> list[Any]:
                  style="red" if contract.balance < 0 else "")]
 
 
+class SearchInput(Input):
+    """The search field; ``:`` and ``?`` typed into it while empty do what they do
+    everywhere else (the command line, the keys), as nobody searches for them."""
+
+    async def _on_key(self, event: Any) -> None:
+        if not self.value and event.character in (":", "?"):
+            event.stop()
+            event.prevent_default()
+            if event.character == ":":
+                self.app.action_command_line()
+            else:
+                self.app.action_help()
+            return
+        await super()._on_key(event)
+
+
 @register("contracts", "view.contracts", "contract.read")
 class ContractsScreen(BgScreen):
     BINDINGS = [Binding("ctrl+n", "new_contract", "contracts.new"),
@@ -43,7 +59,7 @@ class ContractsScreen(BgScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(id="search", placeholder=t("contracts.search"))
+        yield SearchInput(id="search", placeholder=t("contracts.search"))
         self.table = PagedTable([("col.number", 12), ("col.title", 34), ("col.status", 14),
                                  ("col.balance", 13)], id="contracts")
         yield FilteredTable(self.table)
@@ -51,6 +67,7 @@ class ContractsScreen(BgScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = t("view.contracts")
         self.query_one("#search", Input).focus()
         self.table.set_source(self._load, contract_row)
         self._unsubscribe = self.app.live.subscribe(self._on_event)

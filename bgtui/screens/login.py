@@ -75,7 +75,8 @@ class LoginScreen(BgModal):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.is_current:  # keys typed ahead may land after it closed
+            self.dismiss(None)
 
     def show_error(self, text: str) -> None:
         self.query_one("#login-error", Static).update(text)

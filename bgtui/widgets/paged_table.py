@@ -81,8 +81,8 @@ class PagedTable(DataTable):
                 self.loading_more = False
             self.app.complain(exc)
             return
-        if generation != self.generation:
-            return  # an answer to an older question
+        if generation != self.generation or not self.is_attached:
+            return  # an answer to an older question, or for a screen now closed
         self.loading_more = False
         first = cursor is None
         if first:
