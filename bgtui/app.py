@@ -219,7 +219,7 @@ class BillingTui(App[None]):
     # -- navigation ------------------------------------------------------------------------
 
     def visible_views(self) -> list[Any]:
-        import bgtui.screens  # noqa: F401, PLC0415  (registers the views)
+        import bgtui.screens  # noqa: F401, PLC0415  # pyflakes: ignore (registers the views)
         from bgtui.views import VIEWS  # noqa: PLC0415
 
         return [v for v in VIEWS.values() if self.can(v.permission, change=False)]

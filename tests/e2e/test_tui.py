@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TabbedContent
 
-from bgshared.api.views import Event
 from bgtui.app import BillingTui
 from bgtui.i18n import money
 from bgtui.screens.contract import ContractScreen
@@ -205,6 +204,34 @@ def test_an_ended_session_asks_to_log_in_again_over_the_same_screen(billing_serv
         return True
 
     assert run_app(BillingTui(billing_server.url), scenario)
+
+
+def test_no_answer_offers_a_retry_that_carries_on(billing_server, http):
+    contract = http.contract(unique("Retry"))
+    dead = f"http://127.0.0.1:{free_port()}"
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        app.screen.open_contract(contract["id"])
+        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
+                         and app.screen.contract is not None, "the card")
+        card = app.screen
+        app.client.base_url = dead  # the server is gone, as far as bgtui can tell
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProblemScreen)
+                         and app.screen.query("#retry").first().has_focus, "the dialog")
+        message = str(app.screen.query_one("#problem-text").render())
+        app.client.base_url = billing_server.url  # back again
+        http.pay(contract["id"], "3.00")
+        await pilot.press("enter")  # Retry is focused
+        await wait_until(pilot, lambda: app.screen is card
+                         and card.contract.balance == Decimal("3.00"), "carried on")
+        return message
+
+    message = run_app(BillingTui(billing_server.url), scenario)
+    assert message.startswith("The server does not answer.")
+    assert f"cannot reach {dead}" not in message  # the reason, not the whole sentence
 
 
 def test_readonly_and_permissions_offer_no_change(billing_server, http):
