@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable, Collection, Mapping, TypeVar
 from urllib.parse import quote
 
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from treq.client import HTTPClient
 from twisted.internet import defer, task
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -25,6 +26,11 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.web.client import (Agent, HTTPConnectionPool, RequestTransmissionFailed,
                                 ResponseFailed)
+
+from twisted.web.iweb import IBodyProducer
+from zope.interface import implementer
+
+from bgshared.api import views as v
 
 __all__ = ["ApiError", "BillingClient", "ClientError", "EventFollower", "ServerUnreachable",
            "decode_json", "encode_json"]
@@ -80,6 +86,30 @@ def decode_json(data: bytes) -> Any:
     return jsonlib.loads(data, parse_float=Decimal)
 
 
+@implementer(IBodyProducer)
+class _BytesBody:
+    """A request body written at once. treq's default producer is paced by the global
+    reactor's cooperator, which is not the client's reactor where a process has several
+    (bgtui inside a test process), and a body so small needs no pacing."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: Any) -> Deferred:
+        consumer.write(self._data)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
 def _returns_deferred(fn: Callable[..., Awaitable[T]]) -> Callable[..., Deferred]:
     """Wrap a coroutine method so callers get a Deferred (see the module docstring)."""
 
@@ -111,7 +141,7 @@ class BillingClient:
             pool = HTTPConnectionPool(reactor, persistent=True)
             pool.maxPersistentPerHost = 4
         self._pool = pool
-        self._http = HTTPClient(Agent(reactor, pool=pool))
+        self._http = HTTPClient(Agent(reactor, pool=pool), data_to_body_producer=_BytesBody)
 
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
@@ -175,20 +205,214 @@ class BillingClient:
         return body
 
     @_returns_deferred
-    async def login(self, login: str, password: str) -> dict[str, Any]:
+    async def login(self, login: str, password: str) -> v.Session:
         """``POST /api/v1/auth/login``; keeps the session token for the following calls."""
         _, body = await self.request("POST", "/api/v1/auth/login",
                                      json={"login": login, "password": password})
         if not isinstance(body, dict) or not body.get("token"):
             raise ApiError(200, UNEXPECTED_RESPONSE, "the login answer carries no token", body)
-        self.token = body["token"]
-        return body
+        session = _read(v.Session, body)
+        self.token = session.token
+        return session
 
     @_returns_deferred
-    async def me(self) -> dict[str, Any]:
+    async def me(self) -> v.Me:
         """``GET /api/v1/me``: who the token belongs to, with roles and permissions."""
         _, body = await self.request("GET", "/api/v1/me")
-        return body
+        return _read(v.Me, body)
+
+    # -- typed calls: one per route, answering the response models of bgshared.api.views --
+
+    async def _model(self, model: Any, method: str, path: str, **kwargs: Any) -> Any:
+        _, body = await self.request(method, path, **kwargs)
+        return _read(model, body)
+
+    @staticmethod
+    def _page_params(cursor: str | int | None, limit: int | None,
+                     **more: Any) -> dict[str, str]:
+        params = {k: str(val) for k, val in more.items() if val not in (None, "")}
+        if cursor not in (None, ""):
+            params["cursor"] = str(cursor)
+        if limit is not None:
+            params["limit"] = str(limit)
+        return params
+
+    @_returns_deferred
+    async def logout(self) -> None:
+        """``POST /api/v1/auth/logout``; forgets the token."""
+        await self.request("POST", "/api/v1/auth/logout")
+        self.token = None
+
+    @_returns_deferred
+    async def contracts(self, q: str = "", cursor: str | None = None,
+                        limit: int | None = None) -> v.Page[v.Contract]:
+        """``GET /api/v1/contracts?q=``: the server's word-start search, a page at a time."""
+        return await self._model(v.Page[v.Contract], "GET", self.path("contracts"),
+                                 params=self._page_params(cursor, limit, q=q))
+
+    @_returns_deferred
+    async def contract(self, contract_id: int) -> v.Contract:
+        return await self._model(v.Contract, "GET", self.path("contracts", contract_id))
+
+    @_returns_deferred
+    async def create_contract(self, body: Mapping[str, Any]) -> v.Contract:
+        """``POST /api/v1/contracts`` with a ``ContractCreate`` body."""
+        return await self._model(v.Contract, "POST", self.path("contracts"), json=dict(body))
+
+    @_returns_deferred
+    async def update_contract(self, contract_id: int, body: Mapping[str, Any]) -> v.Contract:
+        return await self._model(v.Contract, "PATCH", self.path("contracts", contract_id),
+                                 json=dict(body))
+
+    @_returns_deferred
+    async def change_status(self, contract_id: int, status: str, comment: str = "",
+                            date_from: date | None = None) -> v.StatusChanged:
+        """``POST .../status``: from today, or scheduled from a later day."""
+        body: dict[str, Any] = {"status": status, "comment": comment}
+        if date_from is not None:
+            body["from"] = date_from
+        return await self._model(v.StatusChanged, "POST",
+                                 self.path("contracts", contract_id, "status"), json=body)
+
+    @_returns_deferred
+    async def statuses(self, contract_id: int) -> v.Page[v.StatusPeriod]:
+        return await self._model(v.Page[v.StatusPeriod], "GET",
+                                 self.path("contracts", contract_id, "statuses"))
+
+    @_returns_deferred
+    async def contract_groups(self) -> v.Page[v.ContractGroup]:
+        return await self._model(v.Page[v.ContractGroup], "GET", self.path("contract-groups"))
+
+    @_returns_deferred
+    async def create_contract_group(self, title: str) -> v.ContractGroup:
+        return await self._model(v.ContractGroup, "POST", self.path("contract-groups"),
+                                 json={"title": title})
+
+    @_returns_deferred
+    async def movements(self, kind: str, contract_id: int, cursor: str | None = None,
+                        limit: int | None = None, deleted: bool = False
+                        ) -> v.Page[v.Movement]:
+        """``GET .../payments`` or ``.../charges`` (``kind`` is ``payment`` or ``charge``)."""
+        params = self._page_params(cursor, limit, deleted="true" if deleted else None)
+        return await self._model(v.Page[v.Movement], "GET",
+                                 self.path("contracts", contract_id, f"{kind}s"), params=params)
+
+    @_returns_deferred
+    async def add_movement(self, kind: str, contract_id: int, amount: Decimal,
+                           type_id: int | None = None, day: date | None = None,
+                           comment: str = "", idempotency_key: str | None = None
+                           ) -> v.Movement:
+        """Book a payment or a charge. The same ``idempotency_key`` gives back the same row,
+        so a retry after a lost answer never books twice."""
+        body: dict[str, Any] = {"amount": amount, "comment": comment}
+        if type_id is not None:
+            body["type_id"] = type_id
+        if day is not None:
+            body["date"] = day
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._model(v.Movement, "POST",
+                                 self.path("contracts", contract_id, f"{kind}s"), json=body,
+                                 headers=headers)
+
+    @_returns_deferred
+    async def delete_payment(self, contract_id: int, payment_id: int,
+                             reason: str) -> v.Movement:
+        return await self._model(v.Movement, "DELETE",
+                                 self.path("contracts", contract_id, "payments", payment_id),
+                                 json={"reason": reason})
+
+    @_returns_deferred
+    async def movement_types(self, kind: str) -> v.Page[v.MovementType]:
+        return await self._model(v.Page[v.MovementType], "GET", self.path(f"{kind}-types"))
+
+    @_returns_deferred
+    async def create_movement_type(self, kind: str, title: str, parent_id: int | None = None,
+                                   refund: bool = False) -> v.MovementType:
+        body: dict[str, Any] = {"title": title, "parent_id": parent_id}
+        if kind == "charge":
+            body["refund"] = refund
+        return await self._model(v.MovementType, "POST", self.path(f"{kind}-types"), json=body)
+
+    @_returns_deferred
+    async def balance(self, contract_id: int, month: str | None = None) -> v.Balance:
+        """``GET .../balance?month=YYYY-MM`` (this month when None)."""
+        return await self._model(v.Balance, "GET", self.path("contracts", contract_id,
+                                                             "balance"),
+                                 params={"month": month} if month else None)
+
+    @_returns_deferred
+    async def set_temporary_limit(self, contract_id: int, limit: Decimal,
+                                  until: date) -> v.TemporaryLimitView:
+        """A promised payment: ``limit`` holds until the end of ``until``."""
+        return await self._model(v.TemporaryLimitView, "PUT",
+                                 self.path("contracts", contract_id, "temporary-limit"),
+                                 json={"limit": limit, "until": until})
+
+    @_returns_deferred
+    async def param_definitions(self) -> v.Page[v.ParamDefinition]:
+        return await self._model(v.Page[v.ParamDefinition], "GET", self.path("params"))
+
+    @_returns_deferred
+    async def create_param_definition(self, body: Mapping[str, Any]) -> v.ParamDefinition:
+        return await self._model(v.ParamDefinition, "POST", self.path("params"),
+                                 json=dict(body))
+
+    @_returns_deferred
+    async def params(self, contract_id: int) -> v.Page[v.ParamValue]:
+        return await self._model(v.Page[v.ParamValue], "GET",
+                                 self.path("contracts", contract_id, "params"))
+
+    @_returns_deferred
+    async def set_param(self, contract_id: int, key: str, value: Any) -> v.ParamValue:
+        """``PUT .../params/{key}``; a 422 names what is wrong with the value."""
+        return await self._model(v.ParamValue, "PUT",
+                                 self.path("contracts", contract_id, "params", key),
+                                 json={"value": value})
+
+    @_returns_deferred
+    async def remove_param(self, contract_id: int, key: str) -> None:
+        await self.request("DELETE", self.path("contracts", contract_id, "params", key))
+
+    @_returns_deferred
+    async def audit(self, contract_id: int | None = None, cursor: str | None = None,
+                    limit: int | None = None, action: str | None = None
+                    ) -> v.Page[v.AuditEntry]:
+        """``GET /api/v1/audit``, newest first."""
+        return await self._model(v.Page[v.AuditEntry], "GET", self.path("audit"),
+                                 params=self._page_params(cursor, limit,
+                                                          contract_id=contract_id,
+                                                          action=action))
+
+    @_returns_deferred
+    async def users(self) -> v.Page[v.Operator]:
+        return await self._model(v.Page[v.Operator], "GET", self.path("users"))
+
+    @_returns_deferred
+    async def create_user(self, body: Mapping[str, Any]) -> v.Operator:
+        return await self._model(v.Operator, "POST", self.path("users"), json=dict(body))
+
+    @_returns_deferred
+    async def roles(self) -> v.Page[v.Role]:
+        return await self._model(v.Page[v.Role], "GET", self.path("roles"))
+
+    @_returns_deferred
+    async def create_role(self, name: str, permissions: list[str]) -> v.Role:
+        return await self._model(v.Role, "POST", self.path("roles"),
+                                 json={"name": name, "permissions": permissions})
+
+    @_returns_deferred
+    async def api_keys(self) -> v.Page[v.ApiKey]:
+        return await self._model(v.Page[v.ApiKey], "GET", self.path("api-keys"))
+
+    @_returns_deferred
+    async def create_api_key(self, title: str, roles: list[str]) -> v.ApiKeyCreated:
+        """The answer carries the key itself, this once."""
+        return await self._model(v.ApiKeyCreated, "POST", self.path("api-keys"),
+                                 json={"title": title, "roles": roles})
+
+    @_returns_deferred
+    async def revoke_api_key(self, key_id: int) -> None:
+        await self.request("DELETE", self.path("api-keys", key_id))
 
     def follow_events(self, callback: Callable[[dict[str, Any]], Any],
                       last_event_id: str | None = None) -> "EventFollower":
@@ -384,6 +608,19 @@ class EventFollower:
 #: Failures that mean the server gave no (complete) answer.
 _NO_ANSWER = (ConnectError, DNSLookupError, ConnectionLost, ResponseFailed,
               RequestTransmissionFailed, defer.TimeoutError)
+
+
+def _read(model: Any, body: Any) -> Any:
+    """The answer as its response model; a body that does not fit is the server's fault,
+    reported as an :class:`ApiError` the caller already handles, not a traceback."""
+    try:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return model.model_validate(body)
+        return TypeAdapter(model).validate_python(body)
+    except ValidationError as exc:
+        raise ApiError(200, UNEXPECTED_RESPONSE,
+                       f"the answer does not fit {getattr(model, '__name__', model)}: "
+                       f"{exc.errors()[0].get('msg')}", body) from None
 
 
 def _reason(exc: Exception) -> str:

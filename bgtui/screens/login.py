@@ -1,4 +1,5 @@
-"""Operator login: a dialog over the current screen; dismissed with the operator or None."""
+"""Logging in (at start, and again over the same screen when the session ends), and the
+dialog for a server that does not answer."""
 
 from __future__ import annotations
 
@@ -6,29 +7,45 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from bgshared.client import ApiError, ClientError
+from bgtui.i18n import t
+from bgtui.screens.base import BgModal
 
 
-class LoginScreen(ModalScreen[dict | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"),
+class LoginScreen(BgModal):
+    """Dismissed with the operator (``Me``) or None. ``again``: the session ended under an
+    open screen, which stays as it was below this dialog."""
+
+    BINDINGS = [Binding("escape", "cancel", "login.cancel"),
                 Binding("enter", "enter", show=False, priority=True)]
+
+    def __init__(self, again: bool = False):
+        super().__init__()
+        self.again = again
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box"):
-            yield Label("Login")
-            yield Input(id="login", placeholder="login")
-            yield Label("Password")
-            yield Input(id="password", placeholder="password", password=True)
+            if self.again:
+                yield Static(t("login.again"), id="login-again")
+            yield Label(t("login.login"))
+            yield Input(id="login", placeholder=t("login.login").lower())
+            yield Label(t("login.password"))
+            yield Input(id="password", placeholder=t("login.password").lower(), password=True)
             yield Static("", id="login-error")
             with Horizontal(id="login-buttons"):
-                yield Button("Log in", id="submit", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button(t("login.submit"), id="submit", variant="primary")
+                yield Button(t("login.cancel"), id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#login-box").border_title = f"Log in to {self.app.url}"
+        self.query_one("#login-box").border_title = t("login.title", url=self.app.url)
+        login = self.query_one("#login", Input)
+        if self.again and self.app.operator is not None:
+            login.value = self.app.operator.login
+            self.query_one("#password", Input).focus()
+        else:
+            login.focus()
 
     def action_enter(self) -> None:
         """Enter goes from the login to the password, then submits.
@@ -51,14 +68,15 @@ class LoginScreen(ModalScreen[dict | None]):
         login = self.query_one("#login", Input).value.strip()
         password = self.query_one("#password", Input).value
         if not login or not password:
-            self.show_error("enter the login and the password")
+            self.show_error(t("login.empty"))
             return
         self.show_error("")
         self.log_in(login, password)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.is_current:  # keys typed ahead may land after it closed
+            self.dismiss(None)
 
     def show_error(self, text: str) -> None:
         self.query_one("#login-error", Static).update(text)
@@ -68,14 +86,41 @@ class LoginScreen(ModalScreen[dict | None]):
         client = self.app.client
         try:
             await self.app.call(client.login(login, password))
+            operator = await self.app.call(client.me())
         except ApiError as exc:  # the server's own words: bad password, too many tries...
             self.show_error(f"{exc.message} ({exc.code})")
             return
-        except ClientError as exc:
+        except ClientError as exc:  # no answer: say so; Enter tries again
             self.show_error(str(exc))
             return
-        try:
-            operator = await self.app.call(client.me())
-        except ClientError:  # logged in all the same; the name is what we know
-            operator = {"login": login}
         self.dismiss(operator)
+
+
+class ProblemScreen(BgModal):
+    """The server does not answer: retry (dismissed True) or give up (False)."""
+
+    BINDINGS = [Binding("escape", "give_up", "problem.give_up"),
+                Binding("r", "retry", "problem.retry")]
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="problem-box", classes="dialog"):
+            yield Static(self.message, id="problem-text")
+            with Horizontal(classes="buttons"):
+                yield Button(t("problem.retry"), id="retry", variant="primary")
+                yield Button(t("problem.give_up"), id="give-up")
+
+    def on_mount(self) -> None:
+        self.query_one("#problem-box").border_title = t("problem.title")
+        self.query_one("#retry", Button).focus()
+
+    @on(Button.Pressed, "#retry")
+    def action_retry(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#give-up")
+    def action_give_up(self) -> None:
+        self.dismiss(False)

@@ -1,4 +1,4 @@
-"""The first screen: which server, is it healthy, who is logged in."""
+"""Which server, is it healthy, who is logged in (``:status``)."""
 
 from __future__ import annotations
 
@@ -9,40 +9,44 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
 from bgshared.client import ClientError
+from bgtui.i18n import t
+from bgtui.screens.base import BgScreen
+from bgtui.views import register
 
-FIELDS = [("url", "Server"), ("status", "Status"), ("database", "Database"),
-          ("events", "Events"), ("operator", "Operator"), ("checked", "Checked")]
+FIELDS = [("url", "status.server"), ("status", "status.status"),
+          ("database", "status.database"), ("events", "status.events"),
+          ("operator", "status.operator"), ("checked", "status.checked")]
 
 
 def describe_events(events: Any) -> str:
     """``{"broker": "local", "connected": true}`` -> ``local, connected``."""
     if not isinstance(events, dict):
         return str(events)
-    state = "connected" if events.get("connected") else "not connected"
+    state = t("status.connected") if events.get("connected") else t("status.not_connected")
     return f"{events.get('broker', '?')}, {state}"
 
 
-class StatusScreen(Screen):
-    BINDINGS = [Binding("r", "refresh_health", "Refresh")]
+@register("status", "view.status", None)
+class StatusScreen(BgScreen):
+    BINDINGS = [Binding("r", "refresh_health", "status.refresh")]
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="status-box"):
             with Grid(id="status-grid"):
                 for key, title in FIELDS:
-                    yield Label(title, classes="field-name")
+                    yield Label(t(title), classes="field-name")
                     yield Static("", id=key, classes="field-value")
             yield Static("", id="problem")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#status-box").border_title = "Server status"
+        self.query_one("#status-box").border_title = t("view.status")
         self.set_value("url", self.app.url)
-        self.set_value("operator", "not logged in")
+        self.show_operator(self.app.operator)
         self.show_problem("")
         self.watch(self.app, "operator", self.show_operator, init=False)
         self.refresh_health()
@@ -54,18 +58,19 @@ class StatusScreen(Screen):
         value.set_class(good is True, "good")
         value.set_class(good is False, "bad")
 
-    def show_operator(self, operator: dict[str, Any] | None) -> None:
-        if operator:
-            roles = ", ".join(operator.get("roles") or [])
-            self.set_value("operator", operator.get("login", "?") + (f" ({roles})" if roles
-                                                                     else ""), True)
+    def show_operator(self, operator: Any) -> None:
+        if operator is None:
+            self.set_value("operator", t("status.nobody"))
+        else:
+            self.set_value("operator", operator.login, True)
 
     def action_refresh_health(self) -> None:
         self.refresh_health()
 
     @work(exclusive=True, group="health")
     async def refresh_health(self) -> None:
-        """Ask ``/health``; a newer refresh replaces one still waiting."""
+        """Ask ``/health``; a newer refresh replaces one still waiting. No dialog here:
+        this screen is where an outage is shown."""
         try:
             health = await self.app.call(self.app.client.health())
         except ClientError as exc:

@@ -57,10 +57,10 @@ async def test_failed_login_raises_and_keeps_no_token(client):
 @pytest_twisted.ensureDeferred
 async def test_login_then_me(client):
     answer = await client.login("admin", ADMIN_PASSWORD)
-    assert client.token == answer["token"] and answer["expires_at"]
+    assert client.token == answer.token and answer.expires_at
     me = await client.me()
-    assert me["login"] == "admin"
-    assert "contract.read" in me["permissions"]
+    assert me.login == "admin"
+    assert "contract.read" in me.permissions
 
 
 @pytest_twisted.ensureDeferred
@@ -155,9 +155,9 @@ async def test_login_keeps_the_token_for_later_calls(scripted, scripted_client):
     scripted.routes[b"/api/v1/me"] = (200, b"application/json", as_json(
         {"login": "admin", "roles": ["admin"], "permissions": ["contract.read"]}))
     answer = await scripted_client.login("admin", "secret")
-    assert answer["token"] == "t0k3n" and scripted_client.token == "t0k3n"
+    assert answer.token == "t0k3n" and scripted_client.token == "t0k3n"
     me = await scripted_client.me()
-    assert me["login"] == "admin"
+    assert me.login == "admin"
     (_, _, login_headers, login_body), (_, _, me_headers, _) = scripted.seen
     assert json.loads(login_body) == {"login": "admin", "password": "secret"}
     assert b"Authorization" not in login_headers

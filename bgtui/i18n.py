@@ -1,0 +1,294 @@
+"""Every word bgtui shows, in English and Russian, and money and dates per language.
+
+One catalogue: ``t("key", name=...)`` answers the text in the chosen language, formatted
+with the keywords. A key missing from the catalogue shows as itself (a test checks that
+every key used in the code is here). The language is chosen once, at start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+LANGUAGES = ("en", "ru")
+
+#: key: (English, Russian)
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # app, session
+    "app.title": ("bgbilling", "bgbilling"),
+    "app.quit": ("Quit", "Выход"),
+    "app.back": ("Back", "Назад"),
+    "app.help": ("Keys", "Клавиши"),
+    "app.command": ("Go to", "Перейти"),
+    "app.palette": ("Commands", "Команды"),
+    "app.filter": ("Filter", "Фильтр"),
+    "app.readonly": ("read only", "только чтение"),
+    "login.title": ("Log in to {url}", "Вход на {url}"),
+    "login.login": ("Login", "Логин"),
+    "login.password": ("Password", "Пароль"),
+    "login.submit": ("Log in", "Войти"),
+    "login.cancel": ("Cancel", "Отмена"),
+    "login.empty": ("enter the login and the password", "введите логин и пароль"),
+    "login.again": ("The session has ended: log in again to go on where you were.",
+                    "Сеанс закончился: войдите снова, чтобы продолжить с того же места."),
+    "problem.title": ("No connection", "Нет связи"),
+    "problem.unreachable": ("The server does not answer.\n{reason}",
+                            "Сервер не отвечает.\n{reason}"),
+    "problem.retry": ("Retry", "Повторить"),
+    "problem.give_up": ("Cancel", "Отмена"),
+    "problem.forbidden": ("Not permitted: {message}", "Нет прав: {message}"),
+    "problem.failed": ("The server refused: {message}", "Сервер отказал: {message}"),
+    # navigation
+    "nav.prompt": (":view (Tab completes, Enter goes, Esc closes)",
+                   ":вид (Tab дополняет, Enter переходит, Esc закрывает)"),
+    "nav.unknown": ("No such view: {name}", "Нет такого вида: {name}"),
+    "help.title": ("Keys of this screen", "Клавиши этого экрана"),
+    "help.close": ("Esc closes", "Esc закрывает"),
+    "view.contracts": ("Contracts", "Договоры"),
+    "view.status": ("Server status", "Состояние сервера"),
+    "view.audit": ("Audit log", "Журнал изменений"),
+    "view.users": ("Operators", "Операторы"),
+    "view.roles": ("Roles", "Роли"),
+    "view.apikeys": ("API keys", "Ключи API"),
+    "view.groups": ("Contract groups", "Группы договоров"),
+    "view.params": ("Parameter definitions", "Параметры договоров"),
+    "view.paytypes": ("Payment types", "Типы платежей"),
+    "view.chargetypes": ("Charge types", "Типы расходов"),
+    # status screen
+    "status.server": ("Server", "Сервер"),
+    "status.status": ("Status", "Состояние"),
+    "status.database": ("Database", "База данных"),
+    "status.events": ("Events", "События"),
+    "status.operator": ("Operator", "Оператор"),
+    "status.checked": ("Checked", "Проверено"),
+    "status.refresh": ("Refresh", "Обновить"),
+    "status.connected": ("connected", "подключено"),
+    "status.not_connected": ("not connected", "не подключено"),
+    "status.nobody": ("not logged in", "вход не выполнен"),
+    # contract list
+    "contracts.search": ("Search: number, name, phone…", "Поиск: номер, имя, телефон…"),
+    "contracts.open": ("Open", "Открыть"),
+    "contracts.new": ("New contract", "Новый договор"),
+    "contracts.none": ("Nothing found", "Ничего не найдено"),
+    "contracts.count": ("{count} shown", "показано {count}"),
+    "contracts.more": ("{count} shown, more below", "показано {count}, ниже ещё"),
+    "col.number": ("Number", "Номер"),
+    "col.title": ("Title", "Название"),
+    "col.status": ("Status", "Статус"),
+    "col.balance": ("Balance", "Баланс"),
+    "col.date": ("Date", "Дата"),
+    "col.amount": ("Amount", "Сумма"),
+    "col.type": ("Type", "Тип"),
+    "col.comment": ("Comment", "Комментарий"),
+    "col.author": ("Author", "Автор"),
+    "col.deleted": ("Deleted", "Удалён"),
+    "col.month": ("Month", "Месяц"),
+    "col.incoming": ("Incoming", "Входящий"),
+    "col.payments": ("Payments", "Приход"),
+    "col.charges": ("Charges", "Расход"),
+    "col.usage": ("Usage", "Наработка"),
+    "col.outgoing": ("Outgoing", "Исходящий"),
+    "col.from": ("From", "С"),
+    "col.to": ("To", "По"),
+    "col.reason": ("Reason", "Причина"),
+    "col.when": ("When", "Когда"),
+    "col.action": ("Action", "Действие"),
+    "col.object": ("Object", "Объект"),
+    "col.key": ("Key", "Ключ"),
+    "col.name": ("Name", "Имя"),
+    "col.login": ("Login", "Логин"),
+    "col.roles": ("Roles", "Роли"),
+    "col.permissions": ("Permissions", "Права"),
+    "col.id": ("Id", "Id"),
+    "col.default": ("Default", "По умолчанию"),
+    "col.refund": ("Refund", "Возврат"),
+    "col.options": ("Options", "Варианты"),
+    "col.last_used": ("Last used", "Последнее использование"),
+    "col.revoked": ("Revoked", "Отозван"),
+    "col.value": ("Value", "Значение"),
+    "col.contract": ("Contract", "Договор"),
+    # contract card
+    "card.title": ("Contract {number}", "Договор {number}"),
+    "tab.overview": ("Overview", "Главное"),
+    "tab.params": ("Parameters", "Параметры"),
+    "tab.payments": ("Payments", "Платежи"),
+    "tab.charges": ("Charges", "Расходы"),
+    "tab.balance": ("Balance", "Баланс"),
+    "tab.status": ("Status", "Статус"),
+    "tab.audit": ("Audit", "Журнал"),
+    "field.number": ("Number", "Номер"),
+    "field.title": ("Title", "Название"),
+    "field.mode": ("Mode", "Режим"),
+    "field.balance": ("Balance", "Баланс"),
+    "field.limit": ("Limit", "Лимит"),
+    "field.temporary_limit": ("Temporary limit", "Временный лимит"),
+    "field.status": ("Status", "Статус"),
+    "field.groups": ("Groups", "Группы"),
+    "field.person_type": ("Person", "Лицо"),
+    "field.date_from": ("Since", "Действует с"),
+    "field.comment": ("Comment", "Комментарий"),
+    "field.amount": ("Amount", "Сумма"),
+    "field.type": ("Type", "Тип"),
+    "field.date": ("Date", "Дата"),
+    "field.reason": ("Reason", "Причина"),
+    "field.from": ("From (empty: today)", "С даты (пусто: сегодня)"),
+    "field.value": ("Value", "Значение"),
+    "field.login": ("Login", "Логин"),
+    "field.name": ("Name", "Имя"),
+    "field.password": ("Password", "Пароль"),
+    "field.roles": ("Roles (comma separated)", "Роли (через запятую)"),
+    "field.permissions": ("Permissions (comma separated)", "Права (через запятую)"),
+    "field.key": ("Key", "Ключ"),
+    "field.options": ("Options (comma separated, lists only)",
+                      "Варианты (через запятую, только для списка)"),
+    "field.history": ("Keep history", "Хранить историю"),
+    "field.refund": ("Refund", "Возврат"),
+    "temporary_limit.value": ("{limit} until {until}", "{limit} до {until}"),
+    "none": ("—", "—"),
+    "mode.prepaid": ("prepaid", "аванс"),
+    "mode.postpaid": ("postpaid", "кредит"),
+    "person.person": ("person", "физ. лицо"),
+    "person.company": ("company", "юр. лицо"),
+    "st.active": ("active", "активен"),
+    "st.blocked": ("blocked", "заблокирован"),
+    "st.suspended": ("suspended", "приостановлен"),
+    "st.closed": ("closed", "закрыт"),
+    "reason.balance": ("by balance", "по балансу"),
+    "reason.operator": ("by operator", "оператором"),
+    "status.scheduled": ("scheduled", "запланирован"),
+    "card.add_payment": ("Add payment", "Внести платёж"),
+    "card.add_charge": ("Add charge", "Внести расход"),
+    "card.delete_payment": ("Delete payment", "Удалить платёж"),
+    "card.change_status": ("Change status", "Сменить статус"),
+    "card.edit_param": ("Edit", "Изменить"),
+    "card.refresh": ("Refresh", "Обновить"),
+    "card.updated": ("Updated: {what}", "Обновлено: {what}"),
+    "card.chart": ("Outgoing balance, last 12 months", "Исходящий остаток за 12 месяцев"),
+    "card.status_now": ("Current: {status}", "Сейчас: {status}"),
+    "form.save": ("Save", "Сохранить"),
+    "form.cancel": ("Cancel", "Отмена"),
+    "form.saving": ("Saving…", "Сохранение…"),
+    "form.bad_amount": ("an amount such as 100.50", "сумма вида 100,50"),
+    "form.bad_date": ("a date such as {example}", "дата вида {example}"),
+    "form.required": ("required", "обязательно"),
+    "form.payment": ("Payment to {number}", "Платёж на {number}"),
+    "form.charge": ("Charge to {number}", "Расход по {number}"),
+    "form.delete_payment": ("Delete payment {amount} of {date}",
+                            "Удалить платёж {amount} от {date}"),
+    "form.status": ("Status of {number}", "Статус {number}"),
+    "form.param": ("{title} of {number}", "{title}: {number}"),
+    "form.new_contract": ("New contract", "Новый договор"),
+    "form.created": ("Created: {what}", "Создано: {what}"),
+    "form.added_payment": ("Payment {amount} added", "Платёж {amount} внесён"),
+    "form.added_charge": ("Charge {amount} added", "Расход {amount} внесён"),
+    "form.deleted": ("Deleted", "Удалено"),
+    "form.status_changed": ("Status: {status} from {date}", "Статус: {status} с {date}"),
+    "form.default_number": ("empty: the next by pattern", "пусто: следующий по шаблону"),
+    "dir.add": ("Add", "Добавить"),
+    "dir.revoke": ("Revoke", "Отозвать"),
+    "dir.key_once": ("The API key, shown this once: copy it now",
+                     "Ключ API показан один раз: скопируйте его сейчас"),
+    "dir.close": ("Close", "Закрыть"),
+    "flag.yes": ("yes", "да"),
+    "flag.no": ("no", "нет"),
+    "live.off": ("", ""),
+}
+
+_language = "en"
+
+
+def set_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    global _language
+    _language = language
+
+
+def language() -> str:
+    return _language
+
+
+def t(key: str, **values: Any) -> str:
+    """The text of ``key`` in the chosen language."""
+    texts = CATALOGUE.get(key)
+    if texts is None:
+        return key
+    text = texts[LANGUAGES.index(_language)]
+    return text.format(**values) if values else text
+
+
+def money(amount: Decimal | None) -> str:
+    """``1234.5`` -> ``1,234.50`` (en) or ``1 234,50`` (ru); exact, from the Decimal."""
+    if amount is None:
+        return t("none")
+    text = f"{amount:,.2f}"  # Decimal's own formatting: no float on the way
+    if _language == "ru":
+        text = text.replace(",", " ").replace(".", ",")
+    return text
+
+
+def day(value: dt.date | None) -> str:
+    if value is None:
+        return t("none")
+    return value.strftime("%d.%m.%Y") if _language == "ru" else value.isoformat()
+
+
+def moment(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """A time in the operator's zone (the local one unless given)."""
+    if value is None:
+        return t("none")
+    local = value.astimezone(zone)
+    return local.strftime("%d.%m.%Y %H:%M" if _language == "ru" else "%Y-%m-%d %H:%M")
+
+
+def parse_day(text: str) -> dt.date:
+    """The operator's date: ISO always, ``DD.MM.YYYY`` too in Russian."""
+    text = text.strip()
+    if _language == "ru" and "." in text:
+        return dt.datetime.strptime(text, "%d.%m.%Y").date()
+    return dt.date.fromisoformat(text)
+
+
+def parse_money(text: str) -> Decimal:
+    """``1 234,50`` or ``1234.50`` -> ``Decimal('1234.50')``; the server checks the rest."""
+    from bgshared.money import parse  # noqa: PLC0415
+
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    if _language == "ru" or "," in cleaned and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    return parse(cleaned)
+
+
+MONTHS = {"en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
+          "ru": "янв фев мар апр май июн июл авг сен окт ноя дек".split()}
+
+
+def month(value: str) -> str:
+    """``2026-03`` -> ``Mar 2026`` / ``мар 2026``."""
+    year, number = value.split("-")
+    return f"{MONTHS[_language][int(number) - 1]} {year}"
+
+
+def status(name: str, reason: str | None = None) -> str:
+    text = t(f"st.{name}") if f"st.{name}" in CATALOGUE else name
+    if reason:
+        text += " (" + (t(f"reason.{reason}") if f"reason.{reason}" in CATALOGUE
+                        else reason) + ")"
+    return text
+
+
+def yes_no(flag: bool) -> str:
+    return t("flag.yes") if flag else t("flag.no")
+
+
+def translate_bindings(node: Any) -> None:
+    """Binding descriptions are catalogue keys; give this node's bindings their text.
+
+    Bindings are declared once per class, before the language is known; each screen
+    translates its own copy when it is made."""
+    for key, bindings in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            replace(b, description=t(b.description)) if b.description in CATALOGUE else b
+            for b in bindings]

@@ -1,0 +1,1 @@
+"""bgtui widgets, grouped by what they are for."""
