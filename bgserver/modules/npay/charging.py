@@ -95,7 +95,8 @@ def read_charged(conn, plan: Plan, ids: list[int], day: date) -> dict[int, dict[
     for row in store.charged(conn, plan.module_id, ids, day, month_of(day),
                              plan.advance_services):
         charged[row.contract_id][row.service_id].append((row.day, row.kind))
-    return charged
+    return {contract_id: {service_id: sorted(rows) for service_id, rows in services.items()}
+            for contract_id, services in charged.items()}
 
 
 class Charge(NamedTuple):
@@ -181,15 +182,18 @@ def charge_batch(conn, plan: Plan, day: date, after: int, limit: int, today: dat
     if not ids:
         return None, Tally()
     facts = read_facts(conn, ids, day)
-    due = price(plan, day, facts, read_charged(conn, plan, ids, day))
+    charged = read_charged(conn, plan, ids, day)
+    due = price(plan, day, facts, charged)
     tally = Tally()
     if due:
         # lock the contracts to charge, then price them again with the keys as they are now
         chosen = sorted(due)
         locked = dict(zip(chosen, visibility.contracts(conn, [(NPAY, i) for i in chosen],
                                                        lock=True)))
-        due = price(plan, day, Facts({i: facts.dates[i] for i in chosen}, facts.tariffs,
-                                     facts.statuses), read_charged(conn, plan, chosen, day))
+        now_charged = read_charged(conn, plan, chosen, day)
+        if now_charged != {i: charged[i] for i in chosen if i in charged}:
+            due = price(plan, day, Facts({i: facts.dates[i] for i in chosen}, facts.tariffs,
+                                         facts.statuses), now_charged)
         items, keys = [], []
         for contract_id, charges in sorted(due.items()):
             tally.contracts += 1
