@@ -178,7 +178,7 @@ def charge_batch(conn, plan: Plan, day: date, after: int, limit: int, today: dat
     contract id seen, None at the end; what was booked, None if the month is closed)."""
     if money_store.is_closed(conn, month_of(day)):
         return None, None
-    ids = store.next_contracts(conn, plan.module_id, after, month_of(day), day, limit)
+    ids = store.next_contracts(conn, sorted(plan.fees), after, month_of(day), day, limit)
     if not ids:
         return None, Tally()
     facts = read_facts(conn, ids, day)
