@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bgserver.modules import ModuleConfig, TariffConfig
 from bgshared.api.models import Amount
@@ -23,6 +23,17 @@ class Fee(ModuleConfig):
 
 class NpayTariff(TariffConfig):
     fees: list[Fee] = Field(default_factory=list)
+
+    @field_validator("fees")
+    @classmethod
+    def _one_fee_per_service(cls, fees: list[Fee]) -> list[Fee]:
+        """A service's fee is charged once a day (or month): two fees would share its key."""
+        seen: set[int] = set()
+        for fee in fees:
+            if fee.service_id in seen:
+                raise ValueError(f"service {fee.service_id} has two fees")
+            seen.add(fee.service_id)
+        return fees
 
     def service_ids(self) -> set[int]:
         return {fee.service_id for fee in self.fees}
