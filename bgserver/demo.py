@@ -15,7 +15,11 @@ from bgserver.billing.params import ParamService
 from bgserver.billing.passwords import generate_password
 from bgserver.billing.tariffs import TariffService
 from bgserver.modules.rscm.orders import OrderService
+from bgserver.scheduler.control import TaskService
+from bgserver.scheduler.service import SchedulerService
+from bgserver.scheduler.tasks import TaskContext, TaskTypes
 from bgserver.storage import contracts as contract_store
+from bgshared.api.scheduler import SchedulerRunCreate
 from bgshared.api.models import (ContractCreate, ContractGroupCreate, ContractTariffCreate,
                                   ModuleCreate, MovementCreate, OrderCreate,
                                   ParamDefinitionCreate, RoleCreate, ServiceCreate,
@@ -131,10 +135,34 @@ async def populate(database, clock, users, settings, registry) -> int:
             await orders.order(DEMO, created["id"], OrderCreate(
                 module_id=catalogue.shop["id"], service_id=catalogue.visit["id"],
                 date=first + timedelta(days=3), comment="connection"))
+    charged = await _fees_by_the_scheduler(database, clock, settings, registry,
+                                           catalogue.fees["id"], first, today)
     print(f"demo data: {len(GROUPS)} contract groups, roles operator and readonly, "
           f"{len(PARAMS)} parameters, module instances Fees and Services, 3 tariff plans, "
-          f"{CONTRACTS} contracts with three months of payments")
+          f"{CONTRACTS} contracts with three months of payments and {charged} of fees "
+          "charged by the scheduler")
     return 0
+
+
+async def _fees_by_the_scheduler(database, clock, settings, registry, module_id: int,
+                                 first: date, today: date) -> str:
+    """The Fees instance's npay.charge task run by hand from ``first`` to today, taken and
+    run by the scheduler as it would be in bgscheduler."""
+    from bgserver.api.app import task_types  # noqa: PLC0415 - the build's task types
+    types = TaskTypes(task_types(registry))
+    tasks = TaskService(database, clock, types)
+    task = next(t for t in (await tasks.list_tasks())["items"]
+                if t["type"] == "npay.charge" and t["module_id"] == module_id)
+    queued = await tasks.queue_run(DEMO, task["id"], SchedulerRunCreate(
+        params={"from": first.isoformat(), "to": today.isoformat()}))
+    scheduler = SchedulerService(TaskContext(database, clock, settings), types, "demo")
+    while (run := await tasks.get_run(queued["run_id"]))["state"] in ("queued", "running"):
+        await scheduler.wake()
+        await scheduler.idle()
+    await scheduler.stopService()
+    if run["state"] != "done":
+        raise RuntimeError(f"the demo's fee run failed: {run['error']}")
+    return run["result"]["charged"]
 
 
 async def _payments(money, rng, contract_id, first: date, today: date,

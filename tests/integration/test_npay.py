@@ -22,7 +22,6 @@ from twisted.internet.defer import ensureDeferred, gatherResults
 from bgserver.billing import statuses, visibility
 from bgserver.billing.access import system_caller
 from bgserver.billing.money import MoneyService
-from bgserver.clock import BillingClock
 from bgserver.config import Settings
 from bgserver.modules.npay.charging import charge_days
 from bgserver.modules.npay.tables import npay_charge

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -70,7 +71,10 @@ def test_all_in_one_on_sqlite_starts_and_stops_cleanly(tmp_path):
     out = run_cli(["init"], env, tmp_path)
     assert re.search(r"operator admin created; password \(shown once\): \S{12,}", out)
     assert "exists already" in run_cli(["init"], env, tmp_path)
-    run_cli(["demo"], env, tmp_path)
+    demo = run_cli(["demo"], env, tmp_path)
+    # the Fees instance's task, run by the scheduler, charged the demo's three months
+    charged = re.search(r"and (\d+\.\d\d) of fees charged by the scheduler", demo)
+    assert charged and Decimal(charged.group(1)) > 0, demo
     allinone = BillingProcess("bgbilling", env, tmp_path).start()
     try:
         allinone.wait_log(r"announced bgbilling@\S+ as process.started")
