@@ -19,7 +19,7 @@ import pytest_twisted
 from sqlalchemy import func, insert, select, update
 from twisted.internet.defer import ensureDeferred, gatherResults
 
-from bgserver.billing import statuses, visibility
+from bgserver.billing import ledger, statuses, visibility
 from bgserver.billing.access import system_caller
 from bgserver.billing.money import MoneyService
 from bgserver.config import Settings
@@ -27,7 +27,7 @@ from bgserver.modules.npay.charging import charge_days
 from bgserver.modules.npay.tables import npay_charge
 from bgserver.storage.schema import (charge, contract, contract_tariff, module_instance, period,
                                      service, tariff_module, tariff_plan)
-from bgshared.api.models import MovementCreate
+from bgshared.api.models import MovementCreate, TemporaryLimit
 from tests.conftest import ZONE
 
 D = Decimal
@@ -316,3 +316,35 @@ async def test_two_runs_of_one_day_at_once_charge_it_once(desk):
     for contract_id in ids:
         assert sort(charges[contract_id]) == sort(one(date(2026, 3, 1), 0, "1.00")
                                                   + one(date(2026, 3, 1), 1, "62.00"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_fees_stop_when_a_temporary_limit_ends_and_come_back_with_a_payment(desk):
+    """310.00 a month in January (31 days) is exactly 10.00 a day. 25.00 paid, a promised
+    payment lets the balance go down to -30.00 through the 5th: fees the 1st to the 5th
+    (-25.00), blocked on the 6th when the promise ends, nothing on the 6th and 7th, a
+    payment of 40.00 on the 7th frees it, a fee again on the 8th."""
+    tariff = desk.tariff("Daily 310", (0, "310.00", "daily", False))
+    desk.go_to(date(2027, 1, 1))
+    subscriber = desk.contract("T-1", tariff, date(2027, 1, 1), mode="prepaid")
+    await desk.pay(subscriber, D("25.00"))
+    await desk.money.set_temporary_limit(TESTER, subscriber, TemporaryLimit(
+        limit=D("-30.00"), until=date(2027, 1, 5)))
+    seen = []
+    for n in range(1, 9):
+        day = date(2027, 1, n)
+        desk.go_to(day)
+        # limits.restore, then npay.charge, as the scheduler orders them each night
+        await desk.database.run("restore", ledger.expire_temporary_limits, day,
+                                desk.clock.now())
+        await desk.day_twice(day)
+        if n == 7:
+            await desk.pay(subscriber, D("40.00"))
+        seen.append(desk.balances()[subscriber])
+    assert desk.charges()[subscriber] == daily(date(2027, 1, 1), 0,
+                                               "10.00 10.00 10.00 10.00 10.00") \
+        + one(date(2027, 1, 8), 0, "10.00")
+    assert seen == [(D("15.00"), "active"), (D("5.00"), "active"), (D("-5.00"), "active"),
+                    (D("-15.00"), "active"), (D("-25.00"), "active"),
+                    (D("-25.00"), "blocked"), (D("15.00"), "active"),
+                    (D("5.00"), "active")]
