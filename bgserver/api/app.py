@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from bgserver.api import audit, auth, contracts, modules, money, params, system, tariffs, users
+from bgserver.api import (accounts, audit, auth, contracts, loader, modules, money, params,
+                          system, tariffs, users)
 from bgserver.api.routing import Api
+from bgserver.billing.accounts import AccountService
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
 from bgserver.billing.contracts import ContractService
 from bgserver.billing.modules import ModuleService
 from bgserver.billing.money import MoneyService
 from bgserver.billing.params import ParamService
+from bgserver.billing.records import RecordService
 from bgserver.billing.tariffs import TariffService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
+from bgserver.loader.admin import LoaderAdmin
 from bgserver.modules import ModuleRegistry
 
-ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit)
+ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit,
+                 accounts, loader)
 
 
 @dataclass
@@ -36,6 +41,9 @@ class ApiServices:
     registry: ModuleRegistry
     modules: ModuleService
     tariffs: TariffService
+    accounts: AccountService = field(default=None)  # type: ignore[assignment]
+    loader: LoaderAdmin = field(default=None)  # type: ignore[assignment]
+    records: RecordService = field(default=None)  # type: ignore[assignment]
 
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings,
@@ -50,7 +58,10 @@ class ApiServices:
                    MoneyService(database, clock),
                    AuditService(database), registry,
                    ModuleService(database, clock, registry),
-                   TariffService(database, clock, registry))
+                   TariffService(database, clock, registry),
+                   AccountService(database, clock, registry),
+                   LoaderAdmin(database, clock, registry, settings.loader.spool),
+                   RecordService(database, clock))
 
 
 def build_api(services: ApiServices) -> Api:
