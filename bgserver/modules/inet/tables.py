@@ -41,6 +41,8 @@ inet_session = Table(
     Column("seconds", BigInteger, nullable=False),
     Column("bytes_down", BigInteger, nullable=False),
     Column("bytes_up", BigInteger, nullable=False),
+    #: Of ``bytes_down``, what was past the month's included megabytes when it came.
+    Column("billable_down", BigInteger, nullable=False),
     #: The session's exact cost rounded for display; the money is in the day's usage.
     Column("cost", Money(), nullable=False),
     UniqueConstraint("module_id", "session_key"),

@@ -103,6 +103,7 @@ def upgrade() -> None:
     sa.Column('seconds', sa.BigInteger(), nullable=False),
     sa.Column('bytes_down', sa.BigInteger(), nullable=False),
     sa.Column('bytes_up', sa.BigInteger(), nullable=False),
+    sa.Column('billable_down', sa.BigInteger(), nullable=False),
     sa.Column('cost', bgserver.storage.types.Money(), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_inet_session_contract_id_contract'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['module_id'], ['module_instance.id'], name=op.f('fk_inet_session_module_id_module_instance'), ondelete='CASCADE'),
