@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO, Iterator, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
 from bgserver.billing import movements, visibility
@@ -138,10 +138,6 @@ def round_exact(value: Fraction) -> Decimal:
         return -round_exact(-value)
     kopecks = (value.numerator * 200 + value.denominator) // (2 * value.denominator)
     return Decimal(kopecks).scaleb(-2)
-
-
-def exact(amount: Decimal) -> Fraction:
-    return Fraction(amount)
 
 
 def lines_of(stream: BinaryIO, offset: int, line: int) -> Iterator[tuple[int, bytes, int]]:

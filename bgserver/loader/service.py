@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from bgserver.loader.core import Loader
+from bgserver.loader.core import Loader, LostClaim
 from bgserver.storage import loader as store
 
 log = Logger()
@@ -105,7 +104,7 @@ class LoaderService(Service):
             for path in self.waiting(directory):
                 try:
                     row = await self.loader.load(source, path)
-                except FileNotFoundError:
+                except (FileNotFoundError, LostClaim):
                     continue  # taken by another loader meanwhile
                 except Exception:
                     log.failure("loading {path} failed; moved to failed/", path=str(path))

@@ -4,8 +4,6 @@ right bytes, time and cost to the kopeck."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import pytest_twisted
 

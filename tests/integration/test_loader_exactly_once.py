@@ -4,7 +4,6 @@ as one clean load. On SQLite and MariaDB."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

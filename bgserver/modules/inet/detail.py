@@ -20,8 +20,9 @@ from sqlalchemy import and_, insert, select, tuple_, update
 from bgserver.loader.formats import (DUPLICATE, SKIPPED, STORED, Batch, Malformed, RawRecord,
                                      SourceInfo, holders, lines_of, round_exact)
 from bgserver.modules.inet.config import InetTariff
-from bgserver.modules.inet.rating import (billable, exact_cost, month_costs, service_of)
+from bgserver.modules.inet.rating import billable, exact_cost, month_costs, service_of
 from bgserver.modules.inet.tables import inet_day, inet_login, inet_session
+from bgserver.storage import usage as usage_store
 
 GIGA = 2 ** 32
 SESSION_TYPES = {"Start", "Interim-Update", "Alive", "Stop"}
@@ -321,7 +322,6 @@ class FreeradiusDetail:
             query = query.where(inet_day.c.contract_id == contract_id)
         months = {(c, s, d.replace(day=1)) for c, s, d in batch.conn.execute(query)}
         contracts = batch.lock({c for c, _, _ in months})
-        from bgserver.storage import usage as usage_store  # noqa: PLC0415
         before = {(u["contract_id"], u["service_id"], u["date"]): u["amount"]
                   for u in usage_store.rows_between(batch.conn, batch.module_id, since, until,
                                                     contract_id)}

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, BinaryIO, Iterator
+from typing import BinaryIO, Iterator
 
 from sqlalchemy import func, insert, select, tuple_, update
 
@@ -23,6 +23,7 @@ from bgserver.loader.formats import (DUPLICATE, SKIPPED, STORED, Batch, Malforme
 from bgserver.modules.voice.config import VoiceTariff
 from bgserver.modules.voice.rating import rate
 from bgserver.modules.voice.tables import voice_call, voice_number
+from bgserver.storage import usage as usage_store
 
 COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel",
            "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec",
@@ -193,7 +194,6 @@ class AsteriskCsv:
         if contract_id is not None:
             query = query.where(voice_call.c.contract_id == contract_id)
         calls = conn.execute(query.order_by(voice_call.c.id)).all()
-        from bgserver.storage import usage as usage_store  # noqa: PLC0415
         old = usage_store.rows_between(conn, batch.module_id, since, until, contract_id)
         contracts = batch.lock({c.contract_id for c in calls} | {u["contract_id"] for u in old})
         touched = {(u["contract_id"], u["service_id"], u["date"]) for u in old}
