@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import socket
 import sys
+from datetime import date
 from typing import Any, Awaitable, Callable
 
 from pydantic import ValidationError
@@ -172,6 +174,76 @@ def cmd_apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return run_with_services(settings, work)
 
 
+def _loader(settings: Settings, database, clock):
+    from bgserver.loader.core import Loader  # noqa: PLC0415 - only these commands need it
+    from bgserver.services import module_registry  # noqa: PLC0415
+    return Loader(database, clock, module_registry(),
+                  f"cli@{socket.gethostname()}:{os.getpid()}", settings.loader.batch_lines,
+                  settings.loader.lease_seconds)
+
+
+def progress_bar(out=sys.stderr, width: int = 30):
+    """``progress(done_bytes, total_bytes, counts)`` drawing one line that redraws."""
+    def progress(done: int, total: int, counts: dict) -> None:
+        share = done / total if total else 1.0
+        filled = int(share * width)
+        out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {share:6.1%}  "
+                  f"stored {counts['stored']}  duplicates {counts['duplicates']}  "
+                  f"quarantined {counts['quarantined']}")
+        out.flush()
+    return progress
+
+
+def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
+    """One file by hand, into a source's module instance; the file stays where it is."""
+    from pathlib import Path  # noqa: PLC0415
+    from bgserver.storage import loader as loader_store  # noqa: PLC0415
+
+    async def work(database, clock, users) -> int:
+        source = await database.run("find_source", loader_store.source_by_name, args.source)
+        if source is None:
+            raise BillingError(f"no loader source {args.source}")
+        path = Path(args.file)
+        if not path.is_file():
+            raise BillingError(f"no file {path}")
+        row = await _loader(settings, database, clock).load(
+            source, path, None if args.quiet else progress_bar())
+        if not args.quiet:
+            sys.stderr.write("\n")
+        if row is None:
+            print(f"{path}: another loader is loading this file now", file=sys.stderr)
+            return 1
+        print(f"{path}: file {row['id']} ({row['name']}), {row['lines']} lines: "
+              f"{row['stored']} stored, {row['duplicates']} duplicates, "
+              f"{row['quarantined']} quarantined")
+        return 0
+    return run_with_services(settings, work)
+
+
+def cmd_reprocess(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        try:
+            counts = await _loader(settings, database, clock).reprocess(args.source)
+        except LookupError as exc:
+            raise BillingError(str(exc)) from None
+        print(f"quarantine: {counts['stored']} stored, {counts['duplicates']} duplicates, "
+              f"{counts['quarantined']} still quarantined")
+        return 0
+    return run_with_services(settings, work)
+
+
+def cmd_rerate(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(database, clock, users) -> int:
+        if args.to < args.from_:
+            raise BillingError("--to is before --from")
+        changed = await _loader(settings, database, clock).rerate(args.from_, args.to,
+                                                                   args.contract)
+        total = sum(changed.values())
+        print(f"re-rated {args.from_} to {args.to}: {total} records priced differently")
+        return 0
+    return run_with_services(settings, work)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bgbilling", description=__doc__)
     p.add_argument("-c", "--config", help="the TOML file (default: $BG_CONFIG, ./bgbilling.toml)")
@@ -206,6 +278,20 @@ def parser() -> argparse.ArgumentParser:
     revoke = apikey.add_parser("revoke", help="revoke a key")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(fn=cmd_apikey_revoke)
+
+    load = sub.add_parser("load", help="load one usage file into a loader source")
+    load.add_argument("file")
+    load.add_argument("--source", required=True, help="the loader source's name")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(fn=cmd_load)
+    reprocess = sub.add_parser("reprocess", help="try the quarantined records again")
+    reprocess.add_argument("--source", help="only this source's")
+    reprocess.set_defaults(fn=cmd_reprocess)
+    rerate = sub.add_parser("rerate", help="price the usage of these days again")
+    rerate.add_argument("--from", dest="from_", required=True, type=date.fromisoformat)
+    rerate.add_argument("--to", required=True, type=date.fromisoformat)
+    rerate.add_argument("--contract", type=int, help="only this contract's")
+    rerate.set_defaults(fn=cmd_rerate)
     return p
 
 

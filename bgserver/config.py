@@ -179,6 +179,13 @@ class LoaderSettings(_Section):
     #: How often spool directories are scanned for new files, seconds.
     poll_interval: float = Field(5.0, gt=0)
     spool: str = "var/spool"
+    #: Lines stored per transaction.
+    batch_lines: int = Field(2000, ge=1, le=100_000)
+    #: A loader that has not stored a batch of its file for this long has lost it: any
+    #: loader takes the file over from its last batch, seconds.
+    lease_seconds: float = Field(60.0, gt=0)
+    #: A file changed within this many seconds is still being written: left for later.
+    settle_seconds: float = Field(2.0, ge=0)
 
 
 class Settings(_Section):

@@ -28,6 +28,7 @@ from bgserver.events.bus import EventBus
 from bgserver.events.local import LocalBus
 from bgserver.events.outbox import OutboxRelay, emit
 from bgserver.events.stomp import StompBus
+from bgserver.loader.core import Loader
 from bgserver.loader.service import LoaderService
 from bgserver.modules import ModuleRegistry
 from bgserver.scheduler.service import SchedulerService
@@ -167,9 +168,16 @@ def add_scheduler(core: Core, parent: MultiService) -> None:
                      s.lease_seconds, s.catch_up_days, bus=core.bus).setServiceParent(parent)
 
 
+def make_loader(core: Core) -> Loader:
+    s = core.settings.loader
+    return Loader(core.database, core.clock, module_registry(), core.holder, s.batch_lines,
+                  s.lease_seconds)
+
+
 def add_loader(core: Core, parent: MultiService) -> None:
-    LoaderService(core.task_context, [], Path(core.settings.loader.spool),
-                  core.settings.loader.poll_interval).setServiceParent(parent)
+    s = core.settings.loader
+    LoaderService(make_loader(core), Path(s.spool), s.poll_interval,
+                  s.settle_seconds).setServiceParent(parent)
 
 
 PARTS = {"bgserver": (add_server,), "bgscheduler": (add_scheduler,),

@@ -5,25 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bgserver.api import (audit, auth, contracts, events, modules, money, params, scheduler,
-                          system, tariffs, users)
+from bgserver.api import (accounts, audit, auth, contracts, events, loader, modules, money,
+                          params, scheduler, system, tariffs, users)
 from bgserver.api.routing import Api
+from bgserver.billing.accounts import AccountService
 from bgserver.billing.audit import AuditService
 from bgserver.billing.auth import AuthService
 from bgserver.billing.contracts import ContractService
 from bgserver.billing.modules import ModuleService
 from bgserver.billing.money import MoneyService
 from bgserver.billing.params import ParamService
+from bgserver.billing.records import RecordService
 from bgserver.billing.tariffs import TariffService
 from bgserver.billing.users import UserService
 from bgserver.config import Settings
 from bgserver.events.live import LiveEvents
+from bgserver.loader.admin import LoaderAdmin
 from bgserver.modules import ModuleRegistry
 from bgserver.scheduler.control import TaskService
 from bgserver.scheduler.tasks import TaskTypes, kernel_task_types
 
 ROUTE_MODULES = (system, auth, users, contracts, params, money, modules, tariffs, audit,
-                 events, scheduler)
+                 events, scheduler, accounts, loader)
 
 
 @dataclass
@@ -43,6 +46,9 @@ class ApiServices:
     tariffs: TariffService
     live: LiveEvents
     scheduler: TaskService
+    accounts: AccountService
+    loader: LoaderAdmin
+    records: RecordService
 
     @classmethod
     def build(cls, database: Any, bus: Any, clock: Any, settings: Settings,
@@ -61,7 +67,10 @@ class ApiServices:
                    TariffService(database, clock, registry),
                    LiveEvents(database, bus, on_access=auth.cache.clear),
                    TaskService(database, clock, TaskTypes(task_types(registry)),
-                               ModuleService.check_task_module))
+                               ModuleService.check_task_module),
+                   AccountService(database, clock, registry),
+                   LoaderAdmin(database, clock, registry, settings.loader.spool),
+                   RecordService(database, clock))
 
 
 def task_types(registry: ModuleRegistry) -> list:

@@ -21,6 +21,7 @@ from bgserver.billing.access import Caller
 from bgserver.events.outbox import emit
 from bgserver.storage import money as store
 from bgserver.storage.schema import charge, payment
+from bgserver.storage import usage as usage_store
 
 #: Each kind's table; usage joins them with the loader.
 TABLES: dict[str, Table] = {"payment": payment, "charge": charge}
@@ -82,4 +83,47 @@ def record(conn: Connection, kind: str, items: list[NewMovement], today: date,
             **{k: row[k] for k in EVENT_FIELDS if row.get(k) is not None},
             "balance": balance}, occurred_at=now, contract_id=m.contract.id)
         booked.append(Booked(created, balance))
+    return booked
+
+
+class UsageTotal(NamedTuple):
+    """What a contract's consumption of a service on a day now costs in all (the day's
+    records rated and rolled up by its module type)."""
+    contract: Any
+    module_id: int
+    service_id: int
+    day: date
+    amount: Decimal
+
+
+def set_usage(conn: Connection, caller: Caller, totals: list[UsageTotal], today: date,
+              now: datetime) -> list[Booked]:
+    """Make each day's usage row say ``amount``: the row is added to (or made) and only
+    the change is booked in the ledger, audited with before and after. A load adds to a
+    day, a rerate replaces it: both are this. Rows whose amount stays are left alone."""
+    keys = [(t.contract.id, t.module_id, t.service_id, t.day) for t in totals]
+    existing = usage_store.rows_by_key(conn, keys)
+    changes = [(t, existing.get(key)) for t, key in zip(totals, keys)
+               if existing.get(key) is None and t.amount or
+               existing.get(key) is not None and existing[key]["amount"] != t.amount]
+    if not changes:
+        return []
+    ids = usage_store.save(conn, [
+        (row["id"] if row else None, {
+            "contract_id": t.contract.id, "module_id": t.module_id,
+            "service_id": t.service_id, "date": t.day, "amount": t.amount,
+            "created_at": row["created_at"] if row else now, "updated_at": now})
+        for t, row in changes])
+    balances = ledger.book_many(conn, [
+        ledger.Booking(t.contract, LEDGER_COLUMN["usage"],
+                       t.amount - (row["amount"] if row else Decimal("0.00")), t.day)
+        for t, row in changes], today, now)
+    booked = []
+    for (t, row), usage_id, balance in zip(changes, ids, balances):
+        after = {"id": usage_id, "contract_id": t.contract.id, "module_id": t.module_id,
+                 "service_id": t.service_id, "date": t.day, "amount": t.amount}
+        audit.record(conn, caller, "usage.update" if row else "usage.create", "usage",
+                     usage_id, now=now, before={**after, "amount": row["amount"]} if row
+                     else None, after=after, contract_id=t.contract.id)
+        booked.append(Booked(after, balance))
     return booked

@@ -48,6 +48,8 @@ class ModuleType:
     routes: Callable[[Any, Any], None] | None = None
     #: Cabinet pages it adds.
     cabinet_pages: tuple[Any, ...] = ()
+    #: Its contracts' logins (``bgserver.billing.accounts.AccountKind``), if it has any.
+    accounts: Any = None
 
 
 class ModuleRegistry:
@@ -75,3 +77,8 @@ class ModuleRegistry:
 
     def task_types(self) -> list[Any]:
         return [task for module_type in self for task in module_type.task_types]
+
+    def loader_formats(self) -> dict[str, Any]:
+        """Every loader format by name, each knowing its module type."""
+        return {name: fmt for module_type in self
+                for name, fmt in module_type.loader_formats.items()}

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import extract, func, select
 from sqlalchemy.engine import Connection
 
-from bgserver.storage.schema import balance, charge, contract, payment
+from bgserver.storage.schema import balance, charge, contract, payment, usage
 
 #: The movements of the ledger: the month row's column each adds to, its table, and which
 #: of its rows count. Usage joins them with its table.
 LEDGER = (
     ("payments", payment, payment.c.deleted_at.is_(None)),
     ("charges", charge, None),
+    ("usage", usage, None),
 )
 
 

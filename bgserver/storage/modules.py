@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select, union, update
 from sqlalchemy.engine import Connection
 
 from bgserver.storage.schema import (charge, contract_tariff, module_instance, service,
-                                     tariff_module, tariff_plan)
+                                     tariff_module, tariff_plan, usage)
 from bgshared import wire
 
 
@@ -47,7 +47,7 @@ def delete_instance(conn: Connection, module_id: int) -> None:
 
 def users_of(conn: Connection, module_id: int, limit: int = 20) -> dict[str, list]:
     """What still holds the instance: tariff plans configuring it, contracts on such a
-    plan, contracts with charges of it."""
+    plan, contracts with charges or usage of it."""
     plans = conn.execute(
         select(tariff_plan.c.id, tariff_plan.c.title).join(
             tariff_module, tariff_module.c.tariff_id == tariff_plan.c.id)
@@ -57,7 +57,8 @@ def users_of(conn: Connection, module_id: int, limit: int = 20) -> dict[str, lis
         select(contract_tariff.c.contract_id.label("id")).join(
             tariff_module, tariff_module.c.tariff_id == contract_tariff.c.tariff_id)
         .where(tariff_module.c.module_id == module_id),
-        select(charge.c.contract_id.label("id")).where(charge.c.module_id == module_id))
+        select(charge.c.contract_id.label("id")).where(charge.c.module_id == module_id),
+        select(usage.c.contract_id.label("id")).where(usage.c.module_id == module_id))
         .order_by("id").limit(limit)).scalars().all()
     return {"tariffs": [{"id": p.id, "title": p.title} for p in plans],
             "contracts": list(contracts)}

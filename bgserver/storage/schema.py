@@ -528,3 +528,88 @@ temporary_limit = Table(
     Column("created_at", UtcDateTime, nullable=False),
     *actor_columns(),
 )
+
+# Rated consumption, the third kind of movement: one row per contract, instance, service
+# and day, added to as usage is loaded; only each change of its amount is booked.
+usage = Table(
+    "usage", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("contract_id", Integer, ForeignKey("contract.id"), nullable=False),
+    Column("module_id", Integer, ForeignKey("module_instance.id"), nullable=False),
+    Column("service_id", Integer, ForeignKey("service.id"), nullable=False),
+    #: The billing day the consumption happened on.
+    Column("date", Date, nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("contract_id", "module_id", "service_id", "date"),
+    Index(None, "module_id", "date"),
+)
+
+# -- the loader --------------------------------------------------------------------------
+
+# A stream of usage records of one format for one module instance: its files arrive in
+# ``<loader.spool>/<name>/``.
+loader_source = Table(
+    "loader_source", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    #: ``freeradius-detail``, ``asterisk-csv``: a module type's loader format.
+    Column("format", String(32), nullable=False),
+    Column("module_id", Integer, ForeignKey("module_instance.id", ondelete="CASCADE"),
+           nullable=False),
+    #: Local times in the files are in this zone.
+    Column("time_zone", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("name"),
+)
+
+# A file of a source, known by its content: the same content under another name is the
+# same file. A loader holds its claim while it loads and keeps ``position`` with each
+# batch it stores, so that whoever takes the file over goes on from there.
+loader_file = Table(
+    "loader_file", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("loader_source.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("name", String(255), nullable=False),
+    #: SHA-256 of the content, hex.
+    Column("checksum", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    #: ``loading``, ``done``.
+    Column("state", String(16), nullable=False),
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    #: Bytes and lines of the file stored or quarantined so far.
+    Column("position", BigInteger, nullable=False, server_default="0"),
+    Column("lines", Integer, nullable=False, server_default="0"),
+    Column("stored", Integer, nullable=False, server_default="0"),
+    Column("duplicates", Integer, nullable=False, server_default="0"),
+    Column("quarantined", Integer, nullable=False, server_default="0"),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    UniqueConstraint("source_id", "checksum"),
+    Index(None, "state"),
+)
+
+# Records that could not be stored, with why; retried by ``bgbilling reprocess``.
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("loader_source.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("file_id", BigId, ForeignKey("loader_file.id", ondelete="CASCADE"),
+           nullable=False),
+    #: The record's first line in the file.
+    Column("line", Integer, nullable=False),
+    Column("record", Text, nullable=False),
+    #: ``malformed: ...``, ``unknown login``, ``before the contract began``...
+    Column("reason", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    #: Set when a reprocess stored it.
+    Column("resolved_at", UtcDateTime, nullable=True),
+    UniqueConstraint("file_id", "line"),
+    Index(None, "resolved_at", "id"),
+)

@@ -277,3 +277,42 @@ class OrderCreate(Body):
 
 class OrderCancel(Body):
     reason: str = Field(min_length=1, max_length=4000)
+
+
+class AccountCreate(Body):
+    """A contract's login on a module instance: inet's RADIUS User-Name (with password,
+    IP, MAC), voice's phone number. Held from ``from`` (default today) to ``to``."""
+    module_id: int
+    login: str = Field(min_length=1, max_length=64)
+    password: str | None = Field(None, max_length=128)
+    ip: str | None = Field(None, max_length=45)
+    mac: str | None = Field(None, max_length=17)
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class AccountPatch(Body):
+    """End a login (``to``), or change its password, IP, MAC."""
+    password: str | None = Field(None, max_length=128)
+    ip: str | None = Field(None, max_length=45)
+    mac: str | None = Field(None, max_length=17)
+    date_to: date | None = Field(None, alias="to")
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+
+class LoaderSourceCreate(Body):
+    """A stream of usage files: they arrive in ``<loader.spool>/<name>/``."""
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    format: str = Field(min_length=1, max_length=32)
+    module_id: int
+    #: The zone of local times in the files; default: the billing time zone.
+    time_zone: str | None = Field(None, max_length=64)
+    enabled: bool = True
+
+
+class LoaderSourcePatch(Body):
+    time_zone: str | None = Field(None, max_length=64)
+    enabled: bool | None = None
