@@ -13,7 +13,7 @@ def register(api: Api, s: Any) -> None:
                query={"q": "matches the number (prefix) or the title",
                       "cursor": "next_cursor of the previous page", "limit": "at most 500"})
     async def search(call):
-        return await s.contracts.search(call.caller, call.query("q"), call.query("cursor"),
+        return await s.contracts.search(call.caller, call.query("q"), call.query_int("cursor"),
                                         call.query_int("limit", 50))
 
     @api.route("POST", "/api/v1/contracts", "contract.write", "Create a contract",

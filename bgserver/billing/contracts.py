@@ -102,15 +102,11 @@ class ContractService:
         cards of their contracts are read again."""
         self.cards.forget({e.contract_id for e in events if e.contract_id is not None})
 
-    async def search(self, caller: Caller, q: str | None, cursor: str | None,
+    async def search(self, caller: Caller, q: str | None, cursor: int | None,
                      limit: int) -> dict[str, Any]:
         size = page_size(limit)
-        try:
-            after_id = int(cursor) if cursor else None
-        except ValueError:
-            raise Invalid("bad cursor", {"cursor": cursor}) from None
         rows = await self.database.run("search_contracts", store.search_contracts, q or None,
-                                       caller.groups, after_id, size + 1, readonly=True)
+                                       caller.groups, cursor, size + 1, readonly=True)
         return page(rows, size)
 
     # -- changing ----------------------------------------------------------------------

@@ -58,7 +58,7 @@ def set_contract_groups(conn: Connection, contract_id: int, group_ids: Iterable[
 
 #: What a movement of money needs of its contract (and locks).
 MONEY_COLUMNS = [contract.c.id, contract.c.mode, contract.c.limit, contract.c.balance,
-                 contract.c.status]
+                 contract.c.status, contract.c.date_from]
 
 
 #: Statements of every request, built once (``ids``: a list bound when executed).
