@@ -47,7 +47,7 @@ def register(api: Api, s: Any) -> None:
     async def list_groups(call):
         return {"items": await s.contracts.list_groups(), "next_cursor": None}
 
-    @api.route("POST", "/api/v1/contract-groups", "contract.write", "Create a contract group",
+    @api.route("POST", "/api/v1/contract-groups", "directory.write", "Create a contract group",
                body=ContractGroupCreate)
     async def create_group(call):
         return Reply(await s.contracts.create_group(call.caller, call.body), 201)

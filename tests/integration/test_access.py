@@ -306,6 +306,40 @@ async def test_a_contract_outside_the_callers_groups_is_not_found(api):
     assert status == 403
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_group_limited_change_of_groups_keeps_the_groups_it_cannot_see(api):
+    admin = await api.admin()
+    made = await api.north_and_south(admin)
+    north, south = made.north["id"], made.south["id"]
+    east = (await api.call("POST", "/api/v1/contract-groups", token=admin,
+                           json={"title": "East"}))[1]["id"]
+    both = (await api.call("POST", "/api/v1/contracts", token=admin, json={
+        "title": "Shared", "groups": [north, south]}))[1]
+    northern, _ = await api.operator({"contract.read", "contract.write"}, groups=[north, east])
+    southern, _ = await api.operator({"contract.read"}, groups=[south])
+    path = f"/api/v1/contracts/{both['id']}"
+    for wanted, kept in (([east], [south, east]), ([north, east], [north, south, east]),
+                         ([], [north, south, east])):  # [] is all of the caller's own
+        status, changed, _ = await api.call("PATCH", path, token=northern,
+                                            json={"groups": wanted})
+        assert status == 200 and changed["groups"] == sorted(kept), changed
+        assert (await api.call("GET", path, token=southern))[0] == 200
+    status, changed, _ = await api.call("PATCH", path, token=admin, json={"groups": [north]})
+    assert changed["groups"] == [north]  # an operator who sees every group sets them all
+    assert (await api.call("GET", path, token=southern))[0] == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_global_directories_need_directory_write(api):
+    writer, _ = await api.operator({"contract.read", "contract.write"})
+    editor, _ = await api.operator({"directory.write"})
+    for path, body in (("/api/v1/contract-groups", {"title": "West"}),
+                       ("/api/v1/params", {"key": "street", "title": "Street", "type": "text"})):
+        status, answer, _ = await api.call("POST", path, token=writer, json=body)
+        assert status == 403 and answer["error"]["details"] == {"permission": "directory.write"}
+        assert (await api.call("POST", path, token=editor, json=body))[0] == 201
+
+
 # -- audit -----------------------------------------------------------------------------
 
 @pytest_twisted.ensureDeferred
