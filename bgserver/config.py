@@ -112,8 +112,15 @@ class AuthSettings(_Section):
     idle_minutes: float = Field(60.0, gt=0)
     #: Failed logins are counted over this window, minutes; past a limit: 429 for a while.
     throttle_minutes: float = Field(15.0, gt=0)
+    #: Failures of one login from one address (other addresses, the owner's among them,
+    #: are not locked by them).
     max_failures_per_login: int = Field(5, ge=1)
+    #: Failures from one address, whatever the logins.
     max_failures_per_address: int = Field(30, ge=1)
+    #: A login that failed this often from all addresses together is attacked from many:
+    #: each attempt at it waits ``slow_login_seconds`` first, from any address.
+    slow_login_after: int = Field(20, ge=1)
+    slow_login_seconds: float = Field(3.0, ge=0, le=60)
     #: A token's caller is remembered this long, seconds (0: ask the database each time).
     #: A revocation clears it at once on its bgserver, on the others when the
     #: ``access.revoked`` event arrives, and in any case after this time.

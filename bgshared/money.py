@@ -12,6 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 #: Kopecks: the smallest unit a balance moves by.
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+#: The largest amount (either sign) anyone may enter: a payment, a limit, a price. Both
+#: databases hold far more (DECIMAL(18, 2); integer kopecks on SQLite), so balances that
+#: add up many of these still fit.
+MAX_AMOUNT = Decimal("999999999999.99")
 
 
 class MoneyError(ValueError):
@@ -22,8 +26,8 @@ def parse(value: object, *, places: int = 2) -> Decimal:
     """Read an amount from the wire or the user, refusing anything inexact.
 
     Accepts ``Decimal``, ``int`` and strings like ``"12.30"``/``"-5"``; refuses floats (they
-    cannot carry kopecks exactly), NaN and infinities, and more than ``places`` decimals
-    rather than rounding silently.
+    cannot carry kopecks exactly), NaN and infinities, amounts past :data:`MAX_AMOUNT`, and
+    more than ``places`` decimals rather than rounding silently.
     """
     if isinstance(value, bool) or isinstance(value, float):
         raise MoneyError(f"amount must be a decimal string, not {type(value).__name__}")
@@ -43,6 +47,8 @@ def parse(value: object, *, places: int = 2) -> Decimal:
         raise MoneyError(f"amount must be a decimal string, not {type(value).__name__}")
     if not amount.is_finite():
         raise MoneyError(f"not an amount: {value!r}")
+    if abs(amount) > MAX_AMOUNT:
+        raise MoneyError(f"at most {MAX_AMOUNT} either way")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         raise MoneyError(f"at most {places} decimal places: {value!r}")

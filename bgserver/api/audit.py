@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bgserver.api.routing import Api
-from bgserver.billing.errors import Invalid
 
 
 def register(api: Api, s: Any) -> None:
@@ -15,23 +13,12 @@ def register(api: Api, s: Any) -> None:
                       "actor_id": "", "action": "e.g. contract.update",
                       "from": "ISO 8601", "to": "ISO 8601", "cursor": "", "limit": ""})
     async def search(call):
-        zone = s.clock.zone
-
-        def moment(name):
-            raw = call.query(name)
-            if not raw:
-                return None
-            try:
-                value = datetime.fromisoformat(raw)
-            except ValueError:
-                raise Invalid(f"{name} must be an ISO 8601 date or time", {name: raw}) from None
-            return value if value.tzinfo else value.replace(tzinfo=zone)
-
         contract_id = call.query_int("contract_id")
         if contract_id is not None:
             await s.contracts.get(call.caller, contract_id)  # 404 outside the caller's groups
         return await s.audit.search(
             call.caller, contract_id=contract_id, actor_type=call.query("actor_type"),
             actor_id=call.query_int("actor_id"), action=call.query("action"),
-            since=moment("from"), until=moment("to"), before_id=call.query_int("cursor"),
+            since=call.query_moment("from", s.clock.zone),
+            until=call.query_moment("to", s.clock.zone), before_id=call.query_int("cursor"),
             limit=call.query_int("limit", 100))

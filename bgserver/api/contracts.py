@@ -13,7 +13,7 @@ def register(api: Api, s: Any) -> None:
                query={"q": "matches the number (prefix) or the title",
                       "cursor": "next_cursor of the previous page", "limit": "at most 500"})
     async def search(call):
-        return await s.contracts.search(call.caller, call.query("q"), call.query("cursor"),
+        return await s.contracts.search(call.caller, call.query("q"), call.query_int("cursor"),
                                         call.query_int("limit", 50))
 
     @api.route("POST", "/api/v1/contracts", "contract.write", "Create a contract",
@@ -47,7 +47,7 @@ def register(api: Api, s: Any) -> None:
     async def list_groups(call):
         return {"items": await s.contracts.list_groups(), "next_cursor": None}
 
-    @api.route("POST", "/api/v1/contract-groups", "contract.write", "Create a contract group",
+    @api.route("POST", "/api/v1/contract-groups", "directory.write", "Create a contract group",
                body=ContractGroupCreate)
     async def create_group(call):
         return Reply(await s.contracts.create_group(call.caller, call.body), 201)

@@ -5,30 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bgserver.api.routing import Api, Call, Reply
-from bgserver.billing.errors import Invalid
+from bgserver.api.routing import Api, Reply, parse_day
 from bgshared.api.models import MovementCreate, MovementTypeCreate, PaymentDelete, TemporaryLimit
 
 CONTRACT = "/api/v1/contracts/<int:contract_id>"
 
 
-def _day(call: Call, name: str) -> date | None:
-    raw = call.query(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", {name: raw}) from None
-
-
 def _month(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw + "-01")
-    except ValueError:
-        raise Invalid("month must be YYYY-MM", {"month": raw}) from None
+    return parse_day("month", raw, "YYYY-MM")
 
 
 def _movement_routes(api: Api, s: Any, kind: str, create_permission: str) -> None:
@@ -39,7 +23,7 @@ def _movement_routes(api: Api, s: Any, kind: str, create_permission: str) -> Non
                query={"from": "YYYY-MM-DD", "to": "YYYY-MM-DD", "cursor": "", "limit": ""})
     async def list_movements(call):
         return await s.money.list(call.caller, call.params["contract_id"], kind,
-                                  _day(call, "from"), _day(call, "to"),
+                                  call.query_date("from"), call.query_date("to"),
                                   call.query_int("cursor"), call.query_int("limit", 100),
                                   with_deleted=call.query("deleted") == "true")
 
@@ -47,7 +31,7 @@ def _movement_routes(api: Api, s: Any, kind: str, create_permission: str) -> Non
                f"Book a {kind}; header Idempotency-Key makes retries safe", body=MovementCreate)
     async def create_movement(call):
         created, new = await s.money.post(call.caller, call.params["contract_id"], kind,
-                                          call.body, call.header("idempotency-key"))
+                                          call.body, call.header("Idempotency-Key"))
         return Reply(created, 201, {} if new else {"Idempotent-Replayed": "true"})
 
     @api.route("GET", f"/api/v1/{kind}-types", "contract.read", f"The {kind} types")

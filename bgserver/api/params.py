@@ -19,7 +19,7 @@ def register(api: Api, s: Any) -> None:
     async def list_definitions(call):
         return {"items": await s.params.list_definitions(), "next_cursor": None}
 
-    @api.route("POST", "/api/v1/params", "contract.write",
+    @api.route("POST", "/api/v1/params", "directory.write",
                "Define a parameter (text, int, decimal, date, flag, list, email, phone, "
                "address)", body=ParamDefinitionCreate)
     async def create_definition(call):

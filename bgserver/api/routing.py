@@ -10,6 +10,7 @@ signed-in caller may do). Order of checks: 401 (who are you) -> 403 (may you) ->
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Awaitable, Callable
 
 from klein import Klein
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, MapAdapter
+from werkzeug.routing import IntegerConverter, Map, MapAdapter
 
 from bgserver.api.errors import ApiError, error_body
 from bgserver.billing.access import Caller
@@ -84,13 +85,57 @@ class Call:
         if raw is None or raw == "":
             return default
         try:
-            return int(raw)
+            return wire.whole_number(raw)
         except ValueError:
-            raise Invalid(f"{name} must be a whole number", {name: raw}) from None
+            raise Invalid(f"{name} must be a whole number up to {wire.MAX_INT}",
+                          {name: raw[:100]}) from None
+
+    def query_date(self, name: str) -> date | None:
+        """A ``YYYY-MM-DD`` query parameter."""
+        return parse_day(name, self.query(name))
+
+    def query_moment(self, name: str, zone: Any) -> datetime | None:
+        """An ISO 8601 date or time; without an offset, in ``zone``."""
+        raw = self.query(name)
+        if not raw:
+            return None
+        try:
+            value = datetime.fromisoformat(raw)
+            wire.day(value.date())
+        except ValueError:
+            raise Invalid(f"{name} must be an ISO 8601 date or time between "
+                          f"{wire.FIRST_DAY} and {wire.LAST_DAY}", {name: raw[:100]}) from None
+        return value if value.tzinfo else value.replace(tzinfo=zone)
 
     def header(self, name: str) -> str | None:
-        value = self.request.getHeader(name)
-        return value if value is None or isinstance(value, str) else value.decode()
+        value = self.request.getHeader(name.encode())  # bytes: decoded (or refused) here
+        if value is None:
+            return None
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise ApiError(400, codes.BAD_REQUEST, f"the header {name} is not UTF-8") from None
+
+
+def parse_day(name: str, raw: str | None, form: str = "YYYY-MM-DD") -> date | None:
+    """A ``YYYY-MM-DD`` (or the first of a month, ``form`` ``YYYY-MM``) from a query or a
+    path, within the days the billing deals in."""
+    if not raw:
+        return None
+    try:
+        return wire.day(date.fromisoformat(raw if form == "YYYY-MM-DD" else raw + "-01"))
+    except ValueError:
+        raise Invalid(f"{name} must be {form} between {wire.FIRST_DAY:%Y-%m} and "
+                      f"{wire.LAST_DAY:%Y-%m}", {name: raw[:100]}) from None
+
+
+class Id(IntegerConverter):
+    """``<int:...>`` in a path: a number past :data:`wire.MAX_INT` matches no route (404)
+    instead of reaching the database."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = wire.MAX_INT, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def bearer_token(request) -> str | None:
@@ -112,6 +157,10 @@ def _parse_body(request, model: type[BaseModel]) -> BaseModel:
     raw = request.content.read() if request.content is not None else b""
     try:
         data = wire.loads(raw) if raw.strip() else {}
+    except wire.TooLarge as exc:
+        raise ApiError(422, codes.VALIDATION_FAILED, "the request is not valid",
+                       [{"field": "", "message": f"a number past {wire.MAX_INT}: {exc}"}]
+                       ) from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, codes.BAD_REQUEST, "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -150,6 +199,7 @@ class RememberingMap(Map):
 
     def __init__(self) -> None:
         super().__init__()
+        self.converters["int"] = Id
         self.matches: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 
     def bind(self, server_name, script_name=None, subdomain=None, url_scheme="http",

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from twisted.internet import threads
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, DeferredLock, ensureDeferred
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -95,48 +96,136 @@ class Session:
     expires_at: datetime
 
 
+@dataclass
+class LoginAttempt:
+    """A login attempt under way: counted as failed until it succeeds."""
+    id: int
+    key: tuple[str, str, str]
+    #: What the realm's ``account(conn, login)`` found (None: no such login).
+    account: Any
+
+
+class LoginAttempts:
+    """Failed-login throttling for a realm's logins (``operator``, ``cabinet``).
+
+    Failures are counted per login and address, and per address: a guesser at one address
+    gets 429, while the owner of the login, at another address, still signs in. A login
+    failing from many addresses at once is slowed for everyone rather than locked. The
+    attempt is stored (as failed) in the same unit of work that counts, before the slow
+    password check, so a burst of parallel attempts cannot pass the limit together; an
+    attempt over the limit only because others of this process are still being checked
+    waits for them instead (ten right passwords at once all get in).
+    """
+
+    def __init__(self, database: Any, clock: Any, settings: AuthSettings):
+        self.database = database
+        self.clock = clock
+        self.settings = settings
+        #: Attempts of this process reserved and being checked, by (realm, login, address).
+        self._checking: dict[tuple[str, str, str], int] = {}
+        #: This process reserves one attempt of a key at a time, so that an attempt
+        #: refused can tell whether others of the key are still being checked.
+        self._reserving: dict[tuple[str, str, str], DeferredLock] = {}
+        self._waiting: dict[tuple[str, str, str], list[Deferred]] = {}
+
+    async def reserve(self, realm: str, login: str, address: str,
+                      account: Callable[[Any, str], Any]) -> LoginAttempt:
+        """The attempt, stored as failed, with ``account(conn, login)``; or 429. Each
+        reserved attempt must be :meth:`finished` (and marked in the database with
+        ``store.login_attempt_succeeded`` in the unit that signs the caller in)."""
+        key = (realm, login, address)
+        while True:
+            lock = self._reserving.setdefault(key, DeferredLock())
+            await lock.acquire()
+            try:
+                failures, attempt_id, found = await self.database.run(
+                    "login_reserve", self._reserve, key, self.clock.now(), account)
+                if attempt_id is not None:
+                    self._checking[key] = self._checking.get(key, 0) + 1
+            finally:
+                lock.release()
+                if not lock.locked and not lock.waiting:
+                    del self._reserving[key]
+            if attempt_id is not None:
+                break
+            if not self._checking.get(key):
+                log.warn("login throttled for {login} from {address}", login=login,
+                         address=address)
+                raise TooManyAttempts("too many failed logins; try again later",
+                                      int(self.settings.throttle_minutes * 60))
+            waiter: Deferred = Deferred()
+            self._waiting.setdefault(key, []).append(waiter)
+            await waiter
+        attempt = LoginAttempt(attempt_id, key, found)
+        if failures.login >= self.settings.slow_login_after and self.settings.slow_login_seconds:
+            try:
+                await deferLater(self.clock.reactor, self.settings.slow_login_seconds)
+            except BaseException:
+                self.finished(attempt)
+                raise
+        return attempt
+
+    def _reserve(self, conn, key: tuple[str, str, str], now: datetime,
+                 account: Callable[[Any, str], Any]):
+        """-> (the failures counted, the attempt's id or None when over a limit, the
+        account)."""
+        realm, login, address = key
+        limits = self.settings
+        since = now - timedelta(minutes=limits.throttle_minutes)
+        store.lock_login_attempts(conn, realm)
+        failures = store.login_failures(conn, realm, login, address, since)
+        if (failures.pair >= limits.max_failures_per_login
+                or failures.address >= limits.max_failures_per_address):
+            return failures, None, None
+        return (failures, store.reserve_login_attempt(conn, realm, login, address, now),
+                account(conn, login))
+
+    def finished(self, attempt: LoginAttempt) -> None:
+        """The attempt's outcome is stored: attempts waiting for it count again."""
+        left = self._checking[attempt.key] - 1
+        if left:
+            self._checking[attempt.key] = left
+        else:
+            del self._checking[attempt.key]
+        for waiter in self._waiting.pop(attempt.key, []):
+            waiter.callback(None)
+
+
 class AuthService:
     def __init__(self, database: Any, clock: Any, settings: AuthSettings):
         self.database = database
         self.clock = clock
         self.settings = settings
         self.cache = CallerCache(clock.reactor, settings.cache_seconds)
+        self.attempts = LoginAttempts(database, clock, settings)
 
     # -- operators' logins -------------------------------------------------------------
 
     async def login(self, login: str, password: str, address: str) -> Session:
         """A session for the right password; 401 otherwise; 429 after too many failures."""
         now = self.clock.now()
-        since = now - timedelta(minutes=self.settings.throttle_minutes)
-
-        def check(conn):
-            failures = store.recent_failures(conn, "operator", login, address, since)
-            return failures, store.operator_credentials(conn, login)
-
-        (by_login, by_address), account = await self.database.run(
-            "login_check", check, readonly=True)
-        if (by_login >= self.settings.max_failures_per_login
-                or by_address >= self.settings.max_failures_per_address):
-            log.warn("login throttled for {login} from {address}", login=login, address=address)
-            raise TooManyAttempts("too many failed logins; try again later",
-                                  int(self.settings.throttle_minutes * 60))
-        # argon2 is slow on purpose: off the reactor, and as slow for an unknown login
-        ok = await threads.deferToThread(
-            verify_password, account.password_hash if account else DUMMY_HASH, password)
-        ok = ok and account is not None and account.status == "active"
-        token = new_token(SESSION_PREFIX)
         expires_at = now + timedelta(hours=self.settings.session_hours)
+        token = new_token(SESSION_PREFIX)
+        attempt = await self.attempts.reserve("operator", login, address,
+                                              store.operator_credentials)
+        try:
+            account = attempt.account
+            # argon2 is slow on purpose: off the reactor, and as slow for an unknown login
+            ok = await threads.deferToThread(
+                verify_password, account.password_hash if account else DUMMY_HASH, password)
+            ok = ok and account is not None and account.status == "active"
+            log.info("login {result} for {login} from {address}",
+                     result="succeeded" if ok else "failed", login=login, address=address)
+            if not ok:
+                raise Unauthenticated("wrong login or password")
 
-        def finish(conn):
-            store.record_login_attempt(conn, "operator", login, address, ok, now)
-            if ok:
+            def finish(conn):
+                store.login_attempt_succeeded(conn, attempt.id)
                 store.insert_session(conn, token, account.id, now, expires_at, address)
 
-        await self.database.run("login_finish", finish)
-        log.info("login {result} for {login} from {address}",
-                 result="succeeded" if ok else "failed", login=login, address=address)
-        if not ok:
-            raise Unauthenticated("wrong login or password")
+            await self.database.run("login_finish", finish)
+        finally:
+            self.attempts.finished(attempt)
         return Session(token, expires_at)
 
     async def logout(self, caller: Caller) -> None:

@@ -70,6 +70,14 @@ class ContractService:
                             {"groups": sorted(set(wanted) - caller.groups)})
         return wanted
 
+    @staticmethod
+    def _keeping_hidden(caller: Caller, wanted: list[int], current: list[int]) -> list[int]:
+        """A caller limited to groups changes only its own part of a contract's groups:
+        those it cannot see stay, so their operators keep the contract."""
+        if caller.groups is None:
+            return wanted
+        return sorted(set(wanted) | (set(current) - caller.groups))
+
     # -- reading -----------------------------------------------------------------------
 
     async def get(self, caller: Caller, contract_id: int) -> dict[str, Any]:
@@ -102,15 +110,11 @@ class ContractService:
         cards of their contracts are read again."""
         self.cards.forget({e.contract_id for e in events if e.contract_id is not None})
 
-    async def search(self, caller: Caller, q: str | None, cursor: str | None,
+    async def search(self, caller: Caller, q: str | None, cursor: int | None,
                      limit: int) -> dict[str, Any]:
         size = page_size(limit)
-        try:
-            after_id = int(cursor) if cursor else None
-        except ValueError:
-            raise Invalid("bad cursor", {"cursor": cursor}) from None
         rows = await self.database.run("search_contracts", store.search_contracts, q or None,
-                                       caller.groups, after_id, size + 1, readonly=True)
+                                       caller.groups, cursor, size + 1, readonly=True)
         return page(rows, size)
 
     # -- changing ----------------------------------------------------------------------
@@ -170,7 +174,8 @@ class ContractService:
                 missing = sorted(set(groups) - access_store.existing_groups(conn, groups))
                 if missing:
                     raise Invalid("unknown contract groups", {"groups": missing})
-                store.set_contract_groups(conn, contract_id, groups)
+                store.set_contract_groups(conn, contract_id,
+                                          self._keeping_hidden(caller, groups, before["groups"]))
             if "limit" in changes or "mode" in changes:
                 ledger.enforce_limit(conn, contract_id, self.clock.today(), now)
             after = store.get_contract(conn, contract_id)

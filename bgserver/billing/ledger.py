@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from bgserver.billing import statuses
 from bgserver.billing.access import Caller, system_caller
-from bgserver.billing.errors import Conflict
+from bgserver.billing.errors import Conflict, Invalid
 from bgserver.events.outbox import emit
 from bgserver.storage import money as store
 from bgserver.storage import statuses as status_store
@@ -28,6 +28,13 @@ def check_open(caller: Caller, day: date, closed_through: date | None) -> None:
     if closed_through is not None and month <= closed_through \
             and not caller.can("period.edit_closed"):
         raise Conflict(f"{month:%Y-%m} is closed", {"month": f"{month:%Y-%m}"})
+
+
+def check_started(contract, day: date) -> None:
+    """No money moves on a day before the contract began (its month rows start there)."""
+    if day < contract.date_from:
+        raise Invalid(f"the contract began on {contract.date_from}",
+                      {"date": day, "date_from": contract.date_from})
 
 
 class Booking(NamedTuple):

@@ -149,6 +149,7 @@ class MoneyService:
                 if (kind_row.id, p.body.external_id) in booked:
                     raise Conflict(f"external id {p.body.external_id} is booked already",
                                    {"external_id": p.body.external_id})
+                ledger.check_started(locked[i], p.day)
                 ledger.check_open(p.caller, p.day, closed_through)
             except BillingError as error:
                 outcomes[i] = error

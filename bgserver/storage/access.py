@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from bgserver.storage.database import savepoint
 
 from bgserver.storage.schema import (api_key, api_key_role, auth_session, contract_group,
-                                     login_attempt, operator, operator_contract_group,
-                                     operator_role, role, role_permission)
+                                     login_attempt, number_sequence, operator,
+                                     operator_contract_group, operator_role, role,
+                                     role_permission)
 
 
 def token_hash(token: str) -> str:
@@ -238,24 +242,57 @@ def revoke_api_key(conn: Connection, key_id: int, now: datetime) -> bool:
 
 # -- login attempts --------------------------------------------------------------------
 
-def record_login_attempt(conn: Connection, realm: str, login: str, address: str,
-                         success: bool, now: datetime) -> None:
-    conn.execute(insert(login_attempt).values(realm=realm, login=login[:64],
-                                              address=address[:64], at=now, success=success))
+class LoginFailures(NamedTuple):
+    """Failed (or still running) attempts in the window: of this login from this address,
+    from this address for any login, and of this login from anywhere."""
+    pair: int
+    address: int
+    login: int
 
 
-def recent_failures(conn: Connection, realm: str, login: str, address: str,
-                    since: datetime) -> tuple[int, int]:
-    """Failed attempts since ``since`` for this login and from this address."""
+def lock_login_attempts(conn: Connection, realm: str) -> None:
+    """Attempts of a realm are counted and reserved one at a time, so that a burst of
+    parallel attempts cannot all read the same count: the realm's named row in
+    ``number_sequence`` is locked until the unit ends (SQLite's writers queue anyway)."""
+    name = f"login_attempt.{realm}"
+    row = select(number_sequence.c.value).where(number_sequence.c.name == name)
+    if conn.execute(row.with_for_update()).first() is not None:
+        return
+    try:
+        with savepoint(conn):
+            conn.execute(insert(number_sequence).values(name=name, value=0))
+    except IntegrityError:  # another unit made it a moment ago: wait for its lock
+        conn.execute(row.with_for_update()).first()
+
+
+def login_failures(conn: Connection, realm: str, login: str, address: str,
+                   since: datetime) -> LoginFailures:
+    """Attempts since ``since`` that did not succeed (a reserved one counts until it does)."""
     failed = (login_attempt.c.realm == realm) & (login_attempt.c.success.is_(False)) & (
         login_attempt.c.at >= since)
-    by_login = conn.execute(select(func.count()).select_from(login_attempt).where(
-        failed, login_attempt.c.login == login[:64])).scalar_one()
+    login, address = login[:64], address[:64]
+    by_login, by_pair = conn.execute(select(
+        func.count(), func.coalesce(func.sum(case((login_attempt.c.address == address, 1),
+                                                  else_=0)), 0))
+        .where(failed, login_attempt.c.login == login)).one()
     by_address = conn.execute(select(func.count()).select_from(login_attempt).where(
-        failed, login_attempt.c.address == address[:64])).scalar_one()
-    return by_login, by_address
+        failed, login_attempt.c.address == address)).scalar_one()
+    return LoginFailures(int(by_pair), by_address, by_login)
+
+
+def reserve_login_attempt(conn: Connection, realm: str, login: str, address: str,
+                          now: datetime) -> int:
+    """An attempt counted as failed before the password is checked; :func:`login_attempt_succeeded`
+    marks it when it turns out right."""
+    return conn.execute(insert(login_attempt).values(
+        realm=realm, login=login[:64], address=address[:64], at=now, success=False)
+    ).inserted_primary_key[0]
+
+
+def login_attempt_succeeded(conn: Connection, attempt_id: int) -> None:
+    conn.execute(update(login_attempt).where(login_attempt.c.id == attempt_id)
+                 .values(success=True))
 
 
 def prune_login_attempts(conn: Connection, before: datetime) -> int:
     return conn.execute(delete(login_attempt).where(login_attempt.c.at < before)).rowcount
-

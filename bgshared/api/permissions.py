@@ -11,7 +11,8 @@ PERMISSIONS: dict[str, str] = {
     "payment.delete": "delete payments (kept as deleted, with the reason)",
     "charge.create": "make charges",
     "tariff.write": "create and change tariff plans, assign them to contracts",
-    "directory.write": "edit directories: payment and charge types",
+    "directory.write": "edit the global directories: contract groups, parameter "
+                       "definitions, payment and charge types",
     "module.admin": "create module instances and their services",
     "scheduler.run": "see scheduler tasks and start them by hand",
     "scheduler.write": "create scheduler tasks, change their schedule and params",

@@ -7,9 +7,13 @@ from datetime import timedelta
 
 import pytest_twisted
 from sqlalchemy import select
+from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred, gatherResults
+from twisted.internet.task import deferLater
 from twisted.logger import globalLogPublisher
 
+from bgserver.api.routing import STATUS
+from bgserver.billing.errors import BillingError
 from bgserver.storage.schema import audit, auth_session, login_attempt
 from bgshared.api.permissions import AUTHENTICATED, PERMISSIONS, PUBLIC, READ_ONLY
 
@@ -170,6 +174,62 @@ async def test_failures_from_one_address_over_many_logins_are_throttled(api):
     assert status == 429
 
 
+async def login_status(api, login, password, address):
+    """A login through the service, as from ``address``: the status the API would answer."""
+    try:
+        await api.services.auth.login(login, password, address)
+    except BillingError as error:
+        return STATUS[error.code]
+    return 200
+
+
+async def slowed(fake_reactor, work, seconds=3.0):
+    """-> (``work``'s result, whether it waited ``seconds`` on the clock first: the fake
+    clock is moved only once the wait is there to see)."""
+    done = ensureDeferred(work)
+    while not done.called:
+        due = fake_reactor.seconds() + seconds
+        if any(call.getTime() == due for call in fake_reactor.getDelayedCalls()):
+            fake_reactor.advance(seconds)
+            return await done, True
+        await deferLater(reactor, 0.01, lambda: None)
+    return await done, False
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_burst_of_parallel_wrong_passwords_cannot_pass_the_limit(api):
+    _, user = await api.operator(set(), password="the right one")
+    statuses = await gatherResults([ensureDeferred(api.call(
+        "POST", "/api/v1/auth/login", json={"login": user["login"], "password": f"guess {n}"}))
+        for n in range(20)])
+    assert sorted(status for status, _, _ in statuses) == [401] * 5 + [429] * 15
+    attempts = rows(api.services.database, login_attempt)
+    assert [a["success"] for a in attempts if a["login"] == user["login"]] == [True] + [False] * 5
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_attack_from_many_addresses_slows_the_login_but_never_locks_its_owner(
+        api, fake_reactor):
+    _, user = await api.operator(set(), password="the right one")
+    login = user["login"]
+    for _ in range(5):
+        assert await login_status(api, login, "guess", "10.0.0.1") == 401
+    assert await login_status(api, login, "the right one", "10.0.0.1") == 429
+    # the owner, at another address, is not locked by the attacker's address
+    assert await login_status(api, login, "the right one", "192.0.2.7") == 200
+    for n in range(2, 5):  # 5 + 15 failures of the login from four addresses: slowed now
+        for _ in range(5):
+            assert await login_status(api, login, "guess", f"10.0.0.{n}") == 401
+    (status, _, _), waited = await slowed(fake_reactor, api.call(
+        "POST", "/api/v1/auth/login", json={"login": login, "password": "the right one"}))
+    assert status == 200 and waited  # the owner at 127.0.0.1 waits a moment, and is in
+    assert await slowed(fake_reactor, login_status(api, login, "guess", "10.0.0.9")) == (
+        401, True)  # a new address of the attacker waits as well
+    assert await login_status(api, login, "guess", "10.0.0.1") == 429
+    assert await slowed(fake_reactor, login_status(api, "someone", "x", "10.0.0.9")) == (
+        401, False)  # other logins are not slowed
+
+
 @pytest_twisted.ensureDeferred
 async def test_concurrent_logins_all_get_their_own_session(api):
     _, user = await api.operator({"contract.read"}, password="same for all")
@@ -244,6 +304,40 @@ async def test_a_contract_outside_the_callers_groups_is_not_found(api):
     status, _, _ = await api.call("POST", "/api/v1/contracts", token=token,
                                   json={"title": "Sneaky", "groups": [south["id"]]})
     assert status == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_group_limited_change_of_groups_keeps_the_groups_it_cannot_see(api):
+    admin = await api.admin()
+    made = await api.north_and_south(admin)
+    north, south = made.north["id"], made.south["id"]
+    east = (await api.call("POST", "/api/v1/contract-groups", token=admin,
+                           json={"title": "East"}))[1]["id"]
+    both = (await api.call("POST", "/api/v1/contracts", token=admin, json={
+        "title": "Shared", "groups": [north, south]}))[1]
+    northern, _ = await api.operator({"contract.read", "contract.write"}, groups=[north, east])
+    southern, _ = await api.operator({"contract.read"}, groups=[south])
+    path = f"/api/v1/contracts/{both['id']}"
+    for wanted, kept in (([east], [south, east]), ([north, east], [north, south, east]),
+                         ([], [north, south, east])):  # [] is all of the caller's own
+        status, changed, _ = await api.call("PATCH", path, token=northern,
+                                            json={"groups": wanted})
+        assert status == 200 and changed["groups"] == sorted(kept), changed
+        assert (await api.call("GET", path, token=southern))[0] == 200
+    status, changed, _ = await api.call("PATCH", path, token=admin, json={"groups": [north]})
+    assert changed["groups"] == [north]  # an operator who sees every group sets them all
+    assert (await api.call("GET", path, token=southern))[0] == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_global_directories_need_directory_write(api):
+    writer, _ = await api.operator({"contract.read", "contract.write"})
+    editor, _ = await api.operator({"directory.write"})
+    for path, body in (("/api/v1/contract-groups", {"title": "West"}),
+                       ("/api/v1/params", {"key": "street", "title": "Street", "type": "text"})):
+        status, answer, _ = await api.call("POST", path, token=writer, json=body)
+        assert status == 403 and answer["error"]["details"] == {"permission": "directory.write"}
+        assert (await api.call("POST", path, token=editor, json=body))[0] == 201
 
 
 # -- audit -----------------------------------------------------------------------------

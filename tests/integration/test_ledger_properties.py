@@ -1,6 +1,8 @@
-"""The ledger invariant under random sequences of payments, charges, back-dated movements
-and deletions, on SQLite and MariaDB: the current balance is payments - charges - usage,
-each month's row adds up, and each month's incoming is the previous month's outgoing."""
+"""The ledger invariant under random sequences of payments, charges, back-dated movements,
+deletions, bursts of postings booked together (the group commit) and a clock moving across
+months, on SQLite and MariaDB: the current balance is payments - charges - usage, each
+month's row adds up, each month's incoming is the previous month's outgoing, and a prepaid
+contract is blocked exactly while its balance is below its limit."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from twisted.internet.defer import ensureDeferred, maybeDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, maybeDeferred
 from twisted.python.failure import Failure
 
 from bgserver.billing.access import system_caller
@@ -28,11 +30,17 @@ ZERO = Decimal("0.00")
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2)
 #: Days back from 2026-01-15: into December and November too.
 days_back = st.integers(min_value=0, max_value=75)
+movements = st.tuples(st.sampled_from(["payment", "charge"]), amounts, days_back)
 operations = st.lists(st.one_of(
     st.tuples(st.just("payment"), amounts, days_back),
     st.tuples(st.just("charge"), amounts, days_back),
     st.tuples(st.just("delete"), st.integers(min_value=0, max_value=20), st.just(0)),
+    # postings that arrive together and are booked in one unit of work
+    st.tuples(st.just("burst"), st.lists(movements, min_size=2, max_size=6), st.just(0)),
+    # days pass: into the next month or two
+    st.tuples(st.just("days"), st.integers(min_value=1, max_value=45), st.just(0)),
 ), min_size=1, max_size=25)
+limits = st.sampled_from([Decimal("0.00"), Decimal("-500.00"), Decimal("1000.00")])
 
 
 class InlineDatabase:
@@ -42,9 +50,29 @@ class InlineDatabase:
 
     def __init__(self, database):
         self.database = database
+        self.held: list | None = None
+        #: The names of the units of work asked for, in order.
+        self.units: list[str] = []
 
     def run(self, name, fn, *args, **kwargs):
+        self.units.append(name)
+        if self.held is not None:  # a unit in flight: what arrives meanwhile gathers
+            answer = Deferred()
+            self.held.append((answer, name, fn, args, kwargs))
+            return answer
         return maybeDeferred(self.database.run_sync, name, fn, *args, **kwargs)
+
+    def together(self, start) -> list:
+        """Start several requests (``start()`` -> Deferreds) while the first unit of work
+        is held in flight, as on a busy server; then let the units run."""
+        self.held = []
+        started = start()
+        while self.held:
+            answer, name, fn, args, kwargs = self.held.pop(0)
+            maybeDeferred(self.database.run_sync, name, fn, *args, **kwargs).chainDeferred(
+                answer)
+        self.held = None
+        return [block(d) for d in started]
 
 
 def block(coroutine):
@@ -96,37 +124,61 @@ EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[
 
 
 @EXAMPLES
-@given(operations, st.sampled_from(["prepaid", "postpaid"]))
-def test_ledger_invariant_on_sqlite(sqlite_inline, clock, ops, mode):
-    check_invariant(sqlite_inline, clock, ops, mode)
+@given(operations, st.sampled_from(["prepaid", "postpaid"]), limits)
+def test_ledger_invariant_on_sqlite(sqlite_inline, fake_reactor, clock, ops, mode, limit):
+    check_invariant(sqlite_inline, fake_reactor, clock, ops, mode, limit)
 
 
 @pytest.mark.mariadb
 @EXAMPLES
-@given(operations, st.sampled_from(["prepaid", "postpaid"]))
-def test_ledger_invariant_on_mariadb(mariadb_inline, clock, ops, mode):
-    check_invariant(mariadb_inline, clock, ops, mode)
+@given(operations, st.sampled_from(["prepaid", "postpaid"]), limits)
+def test_ledger_invariant_on_mariadb(mariadb_inline, fake_reactor, clock, ops, mode, limit):
+    check_invariant(mariadb_inline, fake_reactor, clock, ops, mode, limit)
 
 
-def check_invariant(inline_database, clock, ops, mode):
+def check_invariant(inline_database, fake_reactor, clock, ops, mode, limit):
     database = inline_database.database
     contracts = ContractService(inline_database, clock, ContractSettings())
     money = MoneyService(inline_database, clock)
+    start = fake_reactor.seconds()
     created = block(contracts.create(TESTER, ContractCreate(
-        title="property", mode=mode, date_from=date(2025, 10, 1))))
+        title="property", mode=mode, limit=limit, date_from=date(2025, 10, 1))))
     contract_id = created["id"]
     paid: list[int] = []
-    for op, value, back in ops:
-        day = clock.today() - timedelta(days=back)
-        if op == "delete":
-            if paid:
-                block(money.delete_payment(TESTER, contract_id, paid.pop(value % len(paid)),
-                                           PaymentDelete(reason="test")))
-            continue
-        movement, _ = block(money.post(TESTER, contract_id, op,
-                                       MovementCreate(amount=value, date=day)))
-        if op == "payment":
-            paid.append(movement["id"])
+
+    def post(op, amount, back):
+        return ensureDeferred(money.post(TESTER, contract_id, op, MovementCreate(
+            amount=amount, date=clock.today() - timedelta(days=back))))
+
+    try:
+        moved = False  # the limit is enforced when money moves (not at creation)
+        for op, value, back in ops:
+            if op == "delete":
+                if paid:
+                    block(money.delete_payment(TESTER, contract_id,
+                                               paid.pop(value % len(paid)),
+                                               PaymentDelete(reason="test")))
+                    moved = True
+            elif op == "days":
+                fake_reactor.advance(value * 86400)
+            elif op == "burst":
+                asked = len(inline_database.units)
+                results = inline_database.together(lambda: [post(*m) for m in value])
+                units = inline_database.units[asked:]
+                for kind in ("payment", "charge"):  # the first alone, the rest together
+                    together = sum(1 for k, _, _ in value if k == kind)
+                    assert units.count(f"create_{kind}s") == min(together, 2), units
+                paid += [movement["id"] for (movement, _), (kind, _, _) in zip(results, value)
+                         if kind == "payment"]
+            else:
+                movement, _ = block(post(op, value, back))
+                if op == "payment":
+                    paid.append(movement["id"])
+            moved = moved or op != "days" and op != "delete"
+            if moved:
+                check_limit(database, contract_id, mode, limit)
+    finally:
+        fake_reactor.advance(start - fake_reactor.seconds())  # the clock fixture is shared
 
     current, rows, payments, charges = database.run_sync(
         "ledger_state", ledger_state, contract_id, readonly=True)
@@ -142,3 +194,13 @@ def check_invariant(inline_database, clock, ops, mode):
                                    == row.month), ZERO)
         previous = row.outgoing
     assert previous == current
+
+
+def check_limit(database, contract_id, mode, limit):
+    """A prepaid contract is blocked exactly while its balance is below its limit."""
+    row = database.run_sync("status", lambda c: c.execute(
+        select(contract.c.balance, contract.c.status).where(contract.c.id == contract_id)
+    ).one(), readonly=True)
+    below = mode == "prepaid" and row.balance < limit
+    assert row.status == ("blocked" if below else "active"), (row, mode, limit)
+

@@ -177,7 +177,7 @@ async def test_a_deleted_payment_is_kept_with_who_and_why(api):
 
 @pytest_twisted.ensureDeferred
 async def test_a_closed_month_refuses_back_dated_movements(api, fake_reactor):
-    d = await desk(api, mode="postpaid")
+    d = await desk(api, mode="postpaid", date_from="2025-12-01")
     old = await d.pay("10.00")
     fake_reactor.advance(timedelta(days=31).total_seconds())  # 2026-02-15
     d.token = await api.admin()
@@ -341,10 +341,10 @@ async def test_twenty_concurrent_posts_with_one_key_make_one_payment(api):
 @pytest_twisted.ensureDeferred
 async def test_payments_that_come_together_are_booked_together_each_with_its_own_answer(
         api, fake_reactor, monkeypatch):
-    d = await desk(api, mode="postpaid")
+    d = await desk(api, mode="postpaid", date_from="2026-01-01")
     fake_reactor.advance(timedelta(days=31).total_seconds())  # 2026-02-15
     d.token = await api.admin()
-    other = await desk(api, mode="postpaid")
+    other = await desk(api, mode="postpaid", date_from="2026-02-01")
     await d.pay("1.00", date="2026-01-10")
     await d.pay("2.00", external_id="bank-1")
     status, _, _ = await api.call("POST", "/api/v1/periods/2026-01/close", token=d.token)

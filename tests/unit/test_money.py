@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bgshared.money import (MoneyError, format_money, from_minor, parse, round_money,
-                            to_minor)
+from bgshared.money import (MAX_AMOUNT, MoneyError, format_money, from_minor, parse,
+                            round_money, to_minor)
 
-amounts = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2,
+amounts = st.decimals(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT, places=2,
                       allow_nan=False, allow_infinity=False)
 
 
@@ -22,6 +22,8 @@ def test_parse_accepts_exact_amounts(raw, expected):
 
 @pytest.mark.parametrize("raw", [
     0.1, True, None, "", "abc", "1e3", "NaN", "inf", "-Infinity", "1.001", "1_000", [], "1 0",
+    Decimal("1e309"), 10 ** 30, "99999999999999999999.99", MAX_AMOUNT + Decimal("0.01"),
+    -MAX_AMOUNT - Decimal("0.01"), Decimal("0E-100000"),
 ])
 def test_parse_refuses_what_is_not_exact_money(raw):
     with pytest.raises(MoneyError):
@@ -57,3 +59,10 @@ def test_wire_form_round_trip(amount):
 @given(st.lists(amounts, max_size=50))
 def test_sums_in_minor_units_are_exact(values):
     assert from_minor(sum(to_minor(v) for v in values)) == sum(values, Decimal("0.00"))
+
+
+def test_the_largest_amount_fits_both_databases():
+    """DECIMAL(18, 2) on MariaDB; integer kopecks (64 bits) on SQLite."""
+    assert parse(MAX_AMOUNT) == parse(-MAX_AMOUNT) * -1 == MAX_AMOUNT
+    assert len(MAX_AMOUNT.as_tuple().digits) <= 18 - 4  # room for sums of many
+    assert to_minor(MAX_AMOUNT) * 10_000 < 2 ** 63

@@ -11,7 +11,7 @@ from bgserver.events.local import LocalBus
 from bgserver.events.outbox import FRESH_CLAIM_SECONDS, OutboxRelay, emit, pending_count
 from bgserver.storage.database import DatabaseUnavailable
 from tests.support.spies import count_units
-from tests.support.waiting import sleep, wait_until
+from tests.support.waiting import wait_until
 
 
 class FlakyBus(EventBus):
@@ -21,9 +21,11 @@ class FlakyBus(EventBus):
         super().__init__()
         self.down = False
         self.taken: list[Event] = []
+        self.refused = 0
 
     def publish_many(self, events, own=False):
         if self.down:
+            self.refused += len(events)
             return fail(BrokerUnavailable("down"))
         self.taken.extend(events)
         return succeed(None)
@@ -57,7 +59,7 @@ async def test_relay_delivers_everything_once_the_bus_is_back(sqlite_database, c
     try:
         for n in range(20):
             await sqlite_database.run("emit", emit, "t.x", {"n": n}, occurred_at=clock.now())
-        await sleep(0.2)
+        await wait_until(lambda: bus.refused >= 40)  # each event tried at least twice
         assert bus.taken == []
         assert await sqlite_database.run("count", pending_count) == 20
         bus.down = False
@@ -79,7 +81,7 @@ async def test_relay_publishes_right_after_commit(sqlite_database, clock):
     relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=3600)
     relay.startService()
     try:
-        await sleep(0.05)  # the first pass at start finds nothing
+        await wait_until(lambda: not relay._running)  # the first pass at start found nothing
         await sqlite_database.run("emit", emit, "contract.created", {"id": 1},
                                   occurred_at=clock.now(), contract_id=1)
         await wait_until(lambda: len(got) == 1, timeout=2)
@@ -93,11 +95,12 @@ async def test_local_bus_drops_duplicate_deliveries(clock):
     bus = LocalBus(reactor)
     got = []
     bus.subscribe(">", got.append)
-    event = Event("t.x", clock.now(), {})
+    event, last = Event("t.x", clock.now(), {}), Event("t.last", clock.now(), {})
     await bus.publish(event)
     await bus.publish(event)
-    await sleep(0.01)
-    assert got == [event]
+    await bus.publish(last)  # delivered in order: the duplicate would have come before it
+    await wait_until(lambda: last in got, timeout=2)
+    assert got == [event, last]
 
 
 @pytest_twisted.ensureDeferred
@@ -109,7 +112,7 @@ async def test_a_subscription_for_others_events_skips_those_of_its_own_commits(c
     own, elsewhere = Event("t.own", clock.now(), {}), Event("t.elsewhere", clock.now(), {})
     await bus.publish_many([own], own=True)  # what the relay sends from memory
     await bus.publish_many([elsewhere])      # what a poll found (the command line's...)
-    await sleep(0.01)
+    await wait_until(lambda: elsewhere in others, timeout=2)  # own came before it, if at all
     assert (everything, others) == ([own, elsewhere], [elsewhere])
 
 
@@ -145,7 +148,7 @@ async def test_events_of_commits_that_came_together_are_published_at_once_togeth
     relay = OutboxRelay(sqlite_database, bus, clock, "relay-1", interval=3600, settle=0.5)
     relay.startService()
     try:
-        await sleep(0.2)  # the poll at start is over
+        await wait_until(lambda: not relay._running, timeout=2)  # the poll at start is over
         run = sqlite_database.run
         units = count_units(sqlite_database, monkeypatch)
         for n in range(5):  # five commits, each handing its event to the relay
@@ -169,15 +172,14 @@ async def test_events_the_bus_refused_from_memory_are_published_by_a_later_poll(
     try:
         await sqlite_database.run("emit", emit, "contract.created", {"n": 1},
                                   occurred_at=clock.now())
-        await sleep(0.2)
+        await wait_until(lambda: bus.refused >= 2)  # from memory, then by a poll
         assert bus.taken == [] and await sqlite_database.run("pending", pending_count) == 1
         bus.down = False
         await wait_until(lambda: len(bus.taken) == 1, timeout=2)
-        for _ in range(50):  # the poll marks it published after the bus took it
-            if await sqlite_database.run("pending", pending_count) == 0:
-                break
-            await sleep(0.02)
-        assert await sqlite_database.run("pending", pending_count) == 0
+
+        async def none_pending():  # the poll marks it published after the bus took it
+            return await sqlite_database.run("pending", pending_count) == 0
+        await wait_until(none_pending, timeout=2)
         assert [e.data for e in bus.taken] == [{"n": 1}]
     finally:
         relay.stopService()
@@ -185,7 +187,7 @@ async def test_events_the_bus_refused_from_memory_are_published_by_a_later_poll(
 
 @pytest_twisted.ensureDeferred
 async def test_events_of_a_relay_that_stopped_before_publishing_go_out_by_another_poll(
-        sqlite_database, clock, fake_reactor):
+        sqlite_database, clock, fake_reactor, monkeypatch):
     gone = OutboxRelay(sqlite_database, FlakyBus(), clock, "relay-gone", interval=3600,
                        settle=3600)  # it will never get round to publishing
     gone.startService()
@@ -193,10 +195,11 @@ async def test_events_of_a_relay_that_stopped_before_publishing_go_out_by_anothe
                               occurred_at=clock.now())
     gone.stopService()
     bus = FlakyBus()
+    units = count_units(sqlite_database, monkeypatch)
     other = OutboxRelay(sqlite_database, bus, clock, "relay-other", interval=0.05)
     other.startService()
     try:
-        await sleep(0.3)
+        await wait_until(lambda: units.count("outbox_claim") >= 3, timeout=2)  # polled
         assert bus.taken == []  # still claimed by the relay that went away
         fake_reactor.advance(FRESH_CLAIM_SECONDS + 1)
         await wait_until(lambda: len(bus.taken) == 1, timeout=2)

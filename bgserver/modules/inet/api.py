@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bgserver.api.money import _day
 from bgserver.api.routing import Api
 from bgserver.modules.inet.tables import inet_session
 
@@ -20,5 +19,5 @@ def routes(api: Api, s: Any) -> None:
                       "limit": "at most 500"})
     async def list_sessions(call):
         return await s.records.list(call.caller, call.params["contract_id"], inet_session,
-                                    COLUMNS, _day(call, "from"), _day(call, "to"),
+                                    COLUMNS, call.query_date("from"), call.query_date("to"),
                                     call.query_int("cursor"), call.query_int("limit", 100))

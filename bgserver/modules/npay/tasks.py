@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from bgserver.billing import statuses
 from bgserver.modules.npay.charging import charge_days
 from bgserver.scheduler.tasks import TaskContext, TaskRun, TaskType
+from bgshared.api.models import Day
 
 
 class ChargeParams(BaseModel):
     """A run charges the day it was scheduled for; ``from``/``to`` catch up past days."""
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
-    date_from: date | None = Field(None, alias="from")
-    date_to: date | None = Field(None, alias="to")
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
 
 
 async def charge(context: TaskContext, run: TaskRun) -> dict[str, Any]:

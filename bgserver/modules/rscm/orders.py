@@ -62,8 +62,7 @@ class OrderService:
             service = module_store.get_service(conn, body.module_id, body.service_id)
             if service is None or not service["enabled"]:
                 raise _field("service_id", "no such service of this module instance")
-            if day < contract.date_from:
-                raise _field("date", "the contract begins later")
+            ledger.check_started(contract, day)
             ledger.check_open(caller, day, money_store.closed_through(conn))
             price = price_on(conn, contract_id, body.module_id, body.service_id, day).price
             amount = price * body.quantity
