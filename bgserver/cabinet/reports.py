@@ -96,3 +96,17 @@ def to_csv(report: UsageReport, rows: list[dict[str, Any]], zone: ZoneInfo) -> b
     for row in rows:
         writer.writerow([_cell(row.get(c.key), zone) for c in report.columns])
     return out.getvalue().encode("utf-8")
+
+
+@dataclass(frozen=True)
+class OrderOffers:
+    """Services a module type lets subscribers order themselves (rscm's one-time
+    services): the page ``/cabinet/<name>`` lists them, and an order names one of them —
+    anything else does not exist there."""
+    name: str
+    title: dict[str, str]
+    #: ``offers(conn, contract_id, today)``: ``{"module_id", "service_id", "title",
+    #: "unit", "price"}`` of each service the contract's tariff offers today.
+    offers: Callable[[Connection, int, date], list[dict[str, Any]]]
+    #: ``order(database, clock, caller, module_id, service_id, quantity)``: books it.
+    order: Callable[..., Any]

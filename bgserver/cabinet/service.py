@@ -25,7 +25,7 @@ from bgserver.billing.money import temporary_limit
 from bgserver.billing.movements import TABLES as MOVEMENTS
 from bgserver.billing.params import ADDRESS_FIELDS
 from bgserver.billing.passwords import DUMMY_HASH, verify_password
-from bgserver.cabinet.reports import UsageReport
+from bgserver.cabinet.reports import OrderOffers, UsageReport
 from bgserver.config import Settings
 from bgserver.storage import access as access_store
 from bgserver.storage import cabinet as store
@@ -58,7 +58,8 @@ class SignedIn:
 
 class CabinetService:
     def __init__(self, database: Any, clock: Any, settings: Settings, contracts: Any,
-                 params: Any, tariffs: Any, reports: tuple[UsageReport, ...] = ()):
+                 params: Any, tariffs: Any, reports: tuple[Any, ...] = ()):
+        """``reports``: the module types' cabinet pages (usage reports, order offers)."""
         self.database = database
         self.clock = clock
         self.settings = settings
@@ -66,7 +67,8 @@ class CabinetService:
         self.contracts = contracts
         self.params = params
         self.tariffs = tariffs
-        self.reports = {r.name: r for r in reports}
+        self.reports = {r.name: r for r in reports if isinstance(r, UsageReport)}
+        self.offers = {r.name: r for r in reports if isinstance(r, OrderOffers)}
 
     # -- signing in and out ------------------------------------------------------------
 
@@ -187,6 +189,28 @@ class CabinetService:
             return report.rows(conn, self._card(conn, caller)["id"], since, until)
 
         return await self.database.run(f"cabinet_{name}", read, readonly=True)
+
+    # -- services to order -------------------------------------------------------------
+
+    async def offers_of(self, caller: Caller, name: str) -> list[dict[str, Any]]:
+        offers, today = self.offers[name], self.clock.today()
+
+        def read(conn):
+            return offers.offers(conn, self._card(conn, caller)["id"], today)
+
+        return await self.database.run(f"cabinet_{name}", read, readonly=True)
+
+    async def order(self, caller: Caller, name: str, offer: str, quantity_text: str) -> Any:
+        """``offer`` is ``module_id:service_id`` of one of the offers, else not found."""
+        quantity = _whole(quantity_text, "quantity")
+        if not 1 <= quantity <= 100:
+            raise Invalid("quantity must be 1 to 100", {"quantity": quantity})
+        for item in await self.offers_of(caller, name):
+            if offer == f"{item['module_id']}:{item['service_id']}":
+                return await self.offers[name].order(self.database, self.clock, caller,
+                                                     item["module_id"], item["service_id"],
+                                                     quantity)
+        raise NotFound("no such service to order", {"offer": offer})
 
     # -- the tariff --------------------------------------------------------------------
 

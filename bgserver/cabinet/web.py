@@ -127,6 +127,7 @@ class CabinetWeb:
         self.static = {f.name: f.read_bytes() for f in folder.iterdir()
                        if f.is_file() and any(f.name.endswith(s) for s in STATIC_TYPES)}
         self.reports = list(service.reports.values())
+        self.offers = list(service.offers.values())
         self._register()
 
     def resource(self):
@@ -242,7 +243,7 @@ class CabinetWeb:
         t = page.t
         path = page.request.path.decode("latin-1")
         nav = [("/", t("nav.overview")), ("/money", t("nav.money"))]
-        nav += [(f"/{r.name}", t.pick(r.title)) for r in self.reports]
+        nav += [(f"/{r.name}", t.pick(r.title)) for r in self.reports + self.offers]
         nav += [("/tariff", t("nav.tariff")), ("/params", t("nav.params")),
                 ("/password", t("nav.password"))]
         done = page.query("done")
@@ -284,6 +285,8 @@ class CabinetWeb:
             self.app.route(f"{ROOT}/{report.name}.csv", methods=["GET"],
                            endpoint=f"csv {report.name}")(
                 self._report_csv(report))
+        for offers in self.offers:
+            self.page(f"/{offers.name}", self._offers_view(offers), self._order(offers))
         self.app.route(ROOT + "/static/<name>", methods=["GET", "HEAD"],
                        endpoint="static")(self.static_file)
         self.app.handle_errors(RouteNotFound)(self.not_found)
@@ -440,6 +443,20 @@ class CabinetWeb:
                 "csv": f"{ROOT}/{report.name}.csv?" + urlencode(
                     {"from": since.isoformat(), "to": until.isoformat()})})
         return view
+
+    def _offers_view(self, offers: reports.OrderOffers) -> View:
+        async def view(page: Page) -> Render:
+            return Render("services.html", {
+                "title": page.t.pick(offers.title), "action": f"{ROOT}/{offers.name}",
+                "offers": await self.service.offers_of(page.caller, offers.name)})
+        return view
+
+    def _order(self, offers: reports.OrderOffers) -> Action:
+        async def action(page: Page) -> Redirect:
+            await self.service.order(page.caller, offers.name, page.form.get("offer", ""),
+                                     page.form.get("quantity", "1"))
+            return _done(f"{ROOT}/{offers.name}", "ordered")
+        return action
 
     def _report_csv(self, report: reports.UsageReport):
         async def view(page: Page) -> Download:

@@ -270,7 +270,7 @@ async def test_every_form_without_a_valid_csrf_token_is_refused(api):
 # -- only their own ------------------------------------------------------------------------
 
 PAGES = ("/cabinet/", "/cabinet/money", "/cabinet/tariff", "/cabinet/params",
-         "/cabinet/password", "/cabinet/sessions", "/cabinet/calls")
+         "/cabinet/password", "/cabinet/sessions", "/cabinet/calls", "/cabinet/services")
 
 
 @pytest_twisted.ensureDeferred
@@ -498,3 +498,46 @@ async def test_the_overview_draws_the_months_spending_as_svg(sqlite_api):
     assert page.text.count("<svg") == 1  # spending; no traffic yet
     assert "Traffic by day, MB" in page.text and "No data for this month yet" in page.text
     assert "15: RUB" in page.text and "<title>15: RUB\u00a034.50</title>" in page.text
+
+
+# -- one-time services --------------------------------------------------------------------------
+
+@pytest_twisted.ensureDeferred
+async def test_only_the_services_the_tariff_offers_in_the_cabinet_can_be_ordered(api):
+    s = await setup(api)
+    status, module, _ = await api.call("POST", "/api/v1/modules", token=s.admin,
+                                       json={"type": "rscm", "title": "Services"})
+    assert status == 201, module
+    services = {}
+    for title in ("Visit", "Router", "Gold"):
+        services[title] = (await api.call("POST", f"/api/v1/modules/{module['id']}/services",
+                                          token=s.admin, json={"title": title}))[1]
+    status, body, _ = await api.call("PATCH", f"/api/v1/tariffs/{s.plans['Start']['id']}",
+                                     token=s.admin, json={"modules": {str(module["id"]): {
+        "prices": [{"service_id": services["Visit"]["id"], "price": "250.00", "cabinet": True},
+                   {"service_id": services["Gold"]["id"], "price": "5000.00", "cabinet": True},
+                   {"service_id": services["Router"]["id"], "price": "99.00"}]}}})
+    assert status == 200, body
+    subscriber = await signed_in(api, s, "en")
+    page = await subscriber.get("/cabinet/services")
+    assert "Visit" in page.text and "RUB\u00a0250.00" in page.text and "Router" not in page.text
+    visit = f"{module['id']}:{services['Visit']['id']}"
+    for offer, quantity, status in (
+            (f"{module['id']}:{services['Router']['id']}", "1", 404),  # not in the cabinet
+            (f"{module['id']}:999", "1", 404), ("999:1", "1", 404), ("x", "1", 404),
+            (visit, "0", 422), (visit, "101", 422), (visit, "two", 422),
+            (f"{module['id']}:{services['Gold']['id']}", "1", 409)):  # more than the balance
+        page = await subscriber.post("/cabinet/services", {"offer": offer,
+                                                           "quantity": quantity})
+        assert page.status == status, (offer, quantity, page)
+    page = await subscriber.post("/cabinet/services", {
+        "offer": visit, "quantity": "2", "contract_id": str(s.theirs["id"])})
+    assert page.status == 303 and page.location == "/cabinet/services?done=ordered"
+    ours = (await api.call("GET", f"/api/v1/contracts/{s.ours['id']}", token=s.admin))[1]
+    theirs = (await api.call("GET", f"/api/v1/contracts/{s.theirs['id']}", token=s.admin))[1]
+    assert Decimal(ours["balance"]) == Decimal("1200.00") - Decimal("500.00")
+    assert Decimal(theirs["balance"]) == Decimal("777.00")
+    orders = (await api.call("GET", f"/api/v1/contracts/{s.ours['id']}/orders",
+                             token=s.admin))[1]["items"]
+    assert [(o["quantity"], o["amount"], o["actor_type"]) for o in orders] == [
+        (2, "500.00", "subscriber")]
