@@ -159,7 +159,8 @@ class CabinetService:
                     "tariff": plan and (plan["cabinet_title"] or plan["title"]),
                     "spending": store.charges_by_day(conn, contract_id, month, today),
                     "usage": usage,
-                    "resumes": _resumes(conn, contract_id, today)}
+                    "resumes": _resumes(conn, contract_id, today),
+                    "next_promise": self._next_promise(conn, contract_id)}
 
         return await self.database.run("cabinet_overview", read, readonly=True)
 
@@ -389,13 +390,6 @@ class CabinetService:
             return None
         taken = last.created_at.astimezone(self.clock.zone).date()
         return taken + timedelta(days=self.cabinet.promised_payment_period_days)
-
-    async def self_service(self, caller: Caller) -> dict[str, Any]:
-        def read(conn):
-            contract_id = self._card(conn, caller)["id"]
-            return {"next_promise": self._next_promise(conn, contract_id)}
-
-        return await self.database.run("cabinet_self_service", read, readonly=True)
 
 
 def _resumes(conn, contract_id: int, today: date) -> date | None:

@@ -122,6 +122,7 @@ class CabinetWeb:
         self.app = Klein()
         self.env = Environment(loader=PackageLoader("bgserver.cabinet", "templates"),
                                autoescape=True, undefined=StrictUndefined,
+                               auto_reload=False,  # shipped templates do not change
                                trim_blocks=True, lstrip_blocks=True)
         folder = resources.files("bgserver.cabinet") / "static"
         self.static = {f.name: f.read_bytes() for f in folder.iterdir()
@@ -354,7 +355,6 @@ class CabinetWeb:
 
     async def overview(self, page: Page) -> Render:
         data = await self.service.overview(page.caller)
-        extra = await self.service.self_service(page.caller)
         month = data["month"]
         t = page.t
         chart_list = [(t("chart.spending"), charts.month_bars(month, data["spending"]))]
@@ -364,7 +364,7 @@ class CabinetWeb:
             chart_list.append((t.pick(report.chart_title or report.title),
                                charts.month_bars(month, values)))
         settings = self.service.cabinet
-        return Render("overview.html", {**data, **extra, "charts": chart_list,
+        return Render("overview.html", {**data, "charts": chart_list,
                                         "settings": settings,
                                         "today": self.clock.today()})
 
