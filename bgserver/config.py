@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -195,6 +197,31 @@ class LoaderSettings(_Section):
     settle_seconds: float = Field(2.0, ge=0)
 
 
+class CabinetSettings(_Section):
+    """The subscriber cabinet under ``/cabinet/``."""
+    #: A cabinet session ends when unused for this long, minutes...
+    idle_minutes: float = Field(30.0, gt=0)
+    #: ...and in any case after this long, hours.
+    session_hours: float = Field(12.0, gt=0)
+    #: Voluntary suspension: the subscriber chooses this many days at least...
+    suspension_min_days: int = Field(7, ge=1)
+    #: ...and at most.
+    suspension_max_days: int = Field(90, ge=1)
+    #: Promised payment: the limit goes down by at most this amount...
+    promised_payment_max_amount: Decimal = Field(Decimal("500.00"), gt=0, max_digits=14,
+                                                 decimal_places=2)
+    #: ...for at most this many days...
+    promised_payment_max_days: int = Field(5, ge=1, le=60)
+    #: ...and a contract gets one at most once in this many days.
+    promised_payment_period_days: int = Field(30, ge=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "CabinetSettings":
+        if self.suspension_min_days > self.suspension_max_days:
+            raise ValueError("suspension_min_days is more than suspension_max_days")
+        return self
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
@@ -204,6 +231,7 @@ class Settings(_Section):
     billing: BillingSettings = BillingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     loader: LoaderSettings = LoaderSettings()
+    cabinet: CabinetSettings = CabinetSettings()
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> "Settings":
         """A copy with some keys replaced (tests and tools), validated like a file."""

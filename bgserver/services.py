@@ -21,7 +21,7 @@ from twisted.logger import Logger
 
 from bgserver.api.accesslog import AccessLog
 from bgserver.api.app import ApiServices, build_api, task_types
-from bgserver.api.site import BillingSite
+from bgserver.api.site import BillingSite, Root
 from bgserver.clock import BillingClock
 from bgserver.config import ConfigError, Settings, load_settings
 from bgserver.events.bus import EventBus
@@ -146,16 +146,30 @@ def _check_schema(database: Database) -> None:
                            f"needs {head}: run `bgbilling init`")
 
 
+def http_resource(services: ApiServices, api: Any = None):
+    """What bgserver serves: the JSON API (``api``, or one built here), and the
+    subscriber cabinet under /cabinet/."""
+    from bgserver.cabinet.service import CabinetService  # noqa: PLC0415
+    from bgserver.cabinet.web import CabinetWeb  # noqa: PLC0415
+    cabinet = CabinetService(services.database, services.clock, services.settings,
+                             services.contracts, services.params, services.tariffs,
+                             services.auth.attempts,
+                             tuple(page for module_type in services.registry
+                                   for page in module_type.cabinet_pages))
+    return Root((api or build_api(services)).resource(),
+                {b"cabinet": CabinetWeb(cabinet, services.clock).resource()})
+
+
 def add_server(core: Core, parent: MultiService) -> None:
-    api = build_api(ApiServices.build(core.database, core.bus, core.clock, core.settings,
-                                      module_registry()))
+    resource = http_resource(ApiServices.build(core.database, core.bus, core.clock,
+                                               core.settings, module_registry()))
     try:
         access_log = AccessLog.open(core.reactor, core.settings.server.access_log)
     except OSError as exc:
         raise StartupError(f"server.access_log: cannot write {exc.filename}: "
                            f"{exc.strerror}") from None
     access_log.setServiceParent(parent)  # added first, stopped last: flushes after http
-    site = BillingSite(api.resource(), core.reactor, access_log,
+    site = BillingSite(resource, core.reactor, access_log,
                        core.settings.server.max_body_bytes)
     http = strports.service(core.settings.server.listen, site, reactor=core.reactor)
     http.setName("http")

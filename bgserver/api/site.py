@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from bgserver.api.accesslog import AccessLog
@@ -61,3 +62,18 @@ class BillingSite(Site):
     def log(self, request):
         """Replaces Twisted's access log."""
         self.access_log.record(request, request.started)
+
+
+class Root(Resource):
+    """The site's root: a request whose first path segment names one of ``parts`` (the
+    cabinet) goes there, any other to the API. Each sees the whole path, as if it were
+    the root."""
+
+    def __init__(self, api: Resource, parts: dict[bytes, Resource]):
+        super().__init__()
+        self.api = api
+        self.parts = parts
+
+    def getChildWithDefault(self, path, request):
+        request.postpath.insert(0, request.prepath.pop())
+        return self.parts.get(path, self.api)

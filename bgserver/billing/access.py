@@ -10,7 +10,7 @@ from bgshared.api.permissions import PERMISSIONS
 
 @dataclass(frozen=True)
 class Caller:
-    #: ``operator``, ``api_key`` or ``system``.
+    #: ``operator``, ``api_key``, ``system`` or ``subscriber`` (signed in to the cabinet).
     kind: str
     id: int | None
     name: str
@@ -19,6 +19,8 @@ class Caller:
     groups: frozenset[int] | None = None
     session_id: int | None = None
     address: str | None = field(default=None, compare=False)
+    #: A subscriber is bound to its one contract: it sees no other.
+    contract_id: int | None = None
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -33,8 +35,22 @@ class Caller:
         """A caller limited to groups sees a contract that is in at least one of them."""
         return self.groups is None or not self.groups.isdisjoint(contract_groups)
 
+    def sees_contract(self, contract_id: int, contract_groups: Iterable[int]) -> bool:
+        """:meth:`sees`, and a subscriber sees only the contract it is bound to."""
+        if self.contract_id is not None and contract_id != self.contract_id:
+            return False
+        return self.sees(contract_groups)
+
 
 ALL_PERMISSIONS = frozenset(PERMISSIONS)
+
+
+def subscriber_caller(contract_id: int, number: str, session_id: int | None = None,
+                      address: str | None = None) -> Caller:
+    """A subscriber in the cabinet: no permissions, its own contract only, audited as
+    ``subscriber`` with the contract's id and number."""
+    return Caller("subscriber", contract_id, number, frozenset(), None, session_id, address,
+                  contract_id)
 
 
 def system_caller(name: str) -> Caller:

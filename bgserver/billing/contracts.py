@@ -17,6 +17,7 @@ from bgserver.events import Event
 from bgserver.events.bus import EventBus
 from bgserver.events.outbox import emit
 from bgserver.storage import access as access_store
+from bgserver.storage import cabinet as cabinet_store
 from bgserver.storage import contracts as store
 from bgserver.storage import statuses as status_store
 from bgserver.storage.batching import Batcher
@@ -182,6 +183,8 @@ class ContractService:
             changed = sorted(k for k in after if after[k] != before[k] and k != "updated_at")
             if "cabinet_password_hash" in changes:
                 changed.append("cabinet_password")
+                # whoever knew the old password is signed out of the cabinet
+                cabinet_store.revoke_sessions(conn, contract_id, now)
             audit.record(conn, caller, "contract.update", "contract", contract_id, now=now,
                          before=before, after={**after, **(
                              {"cabinet_password": "changed"} if password else {})},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any, Awaitable, NamedTuple
 
@@ -61,6 +62,24 @@ async def _outcome(work: Awaitable[list[Any]]) -> Any:
         return (await work)[0]
     except Exception as exc:  # noqa: BLE001 - handed to that posting's request
         return exc
+
+
+def temporary_limit(conn, caller: Caller, contract_id: int, limit: Decimal, until: date,
+                    today: date, now: datetime) -> dict[str, Any]:
+    """Set a contract's temporary limit (it is locked already): the limit enforced at
+    once, audited and announced. Operators' and subscribers' promised payments alike."""
+    before = store.temporary_limit_of(conn, contract_id)
+    store.set_temporary_limit(conn, contract_id, {
+        "limit": limit, "until": until, "created_at": now, **caller.actor()})
+    ledger.enforce_limit(conn, contract_id, today, now)
+    after = {"limit": limit, "until": until}
+    audit.record(conn, caller, "contract.temporary_limit", "contract", contract_id,
+                 now=now, before=({"limit": before.limit, "until": before.until}
+                                  if before else None),
+                 after=after, contract_id=contract_id)
+    emit(conn, "contract.changed", {"fields": ["temporary_limit"]}, occurred_at=now,
+         contract_id=contract_id)
+    return after
 
 
 class MoneyService:
@@ -229,19 +248,8 @@ class MoneyService:
 
         def set_limit(conn):
             visibility.contract(conn, caller, contract_id, lock=True)
-            before = store.temporary_limit_of(conn, contract_id)
-            store.set_temporary_limit(conn, contract_id, {
-                "limit": body.limit, "until": body.until, "created_at": now,
-                **caller.actor()})
-            ledger.enforce_limit(conn, contract_id, today, now)
-            after = {"limit": body.limit, "until": body.until}
-            audit.record(conn, caller, "contract.temporary_limit", "contract", contract_id,
-                         now=now, before=({"limit": before.limit, "until": before.until}
-                                          if before else None),
-                         after=after, contract_id=contract_id)
-            emit(conn, "contract.changed", {"fields": ["temporary_limit"]}, occurred_at=now,
-                 contract_id=contract_id)
-            return after
+            return temporary_limit(conn, caller, contract_id, body.limit, body.until, today,
+                                   now)
 
         return await self.database.run("set_temporary_limit", set_limit)
 

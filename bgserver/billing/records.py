@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 
 from bgserver.billing import visibility
 from bgserver.billing.access import Caller
 from bgserver.billing.paging import page, page_size
+from bgserver.storage import records as store
 
 
 class RecordService:
@@ -25,18 +26,12 @@ class RecordService:
                    since: date | None, until: date | None, cursor: int | None,
                    limit: int) -> dict[str, Any]:
         size = page_size(limit)
-        query = select(*[table.c[c] for c in ["id", *columns]]).where(
-            table.c.contract_id == contract_id)
-        if since is not None:
-            query = query.where(table.c.start >= self._moment(since))
-        if until is not None:
-            query = query.where(table.c.start < self._moment(until + timedelta(days=1)))
-        if cursor is not None:
-            query = query.where(table.c.id > cursor)
-        query = query.order_by(table.c.id).limit(size + 1)
+        start = None if since is None else self._moment(since)
+        end = None if until is None else self._moment(until + timedelta(days=1))
 
         def read(conn):
             visibility.contract(conn, caller, contract_id)
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return store.started_between(conn, table, columns, contract_id, start, end,
+                                         cursor, size + 1)
 
         return page(await self.database.run(f"list_{table.name}", read, readonly=True), size)

@@ -1,7 +1,8 @@
 """Whether a caller may see a contract: one rule for every route, task and cabinet page.
 
 A caller limited to contract groups sees a contract that is in at least one of them
-(:meth:`Caller.sees`); any other contract does not exist for it — 404, never 403, so that
+(:meth:`Caller.sees`), a subscriber only its own (:meth:`Caller.sees_contract`); any other
+contract does not exist for it — 404, never 403, so that
 its existence does not leak. Lists apply the same rule in SQL
 (:func:`bgserver.storage.contracts.visible_to`).
 """
@@ -23,7 +24,7 @@ def _missing() -> NotFound:
 
 def card(caller: Caller, view: dict[str, Any] | None) -> dict[str, Any]:
     """A contract card read already (it carries its ``groups``), if the caller sees it."""
-    if view is None or not caller.sees(view["groups"]):
+    if view is None or not caller.sees_contract(view["id"], view["groups"]):
         raise _missing()
     return view
 
@@ -45,5 +46,5 @@ def contracts(conn: Connection, wanted: list[tuple[Caller, int]], *,
     groups = (store.groups_of(conn, sorted(rows))
               if any(caller.groups is not None for caller, _ in wanted) else {})
     return [rows[contract_id] if contract_id in rows
-            and caller.sees(groups.get(contract_id, ())) else None
+            and caller.sees_contract(contract_id, groups.get(contract_id, ())) else None
             for caller, contract_id in wanted]

@@ -613,3 +613,35 @@ quarantine = Table(
     UniqueConstraint("file_id", "line"),
     Index(None, "resolved_at", "id"),
 )
+
+# -- the subscriber cabinet ------------------------------------------------------------
+
+# A subscriber signed in to the cabinet: one row per browser session, bound to its contract.
+cabinet_session = Table(
+    "cabinet_session", metadata,
+    Column("id", Integer, primary_key=True),
+    #: SHA-256 of the cookie's token: the token itself is never stored.
+    Column("token_hash", String(64), nullable=False),
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("address", String(64), nullable=True),
+    UniqueConstraint("token_hash"),
+    Index(None, "contract_id"),
+)
+
+# Promised payments a subscriber took in the cabinet: at most one per configured period.
+promised_payment = Table(
+    "promised_payment", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("contract_id", Integer, ForeignKey("contract.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("amount", Money(), nullable=False),
+    #: The last day the temporary limit holds.
+    Column("until", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "contract_id", "created_at"),
+)

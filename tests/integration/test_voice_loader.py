@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bgserver.modules.voice.tables import voice_call
 from bgserver.storage.schema import audit, outbox, usage
+from tests.support.cabinet import Subscriber
 from tests.support.usage import loader_for, ok, source_row, usage_world, write
 
 D = Decimal
@@ -190,3 +191,25 @@ async def test_rerate_replaces_the_usage_of_the_days_exactly(api, tmp_path):
     assert (await ok(api, token, "GET", w.base))["balance"] == "-5.82"  # 1.06 + 4.76
     assert sum((await loader_for(api).rerate(date(2026, 1, 1), date(2026, 1, 31)))
                .values()) == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_subscriber_sees_the_loaded_calls_in_the_cabinet(api, tmp_path):
+    token = await api.admin()
+    w = await world(api, token)
+    await ok(api, token, "PATCH", w.base, {"cabinet_password": "calls-secret-42"})
+    await loader_for(api).load(await source_row(api, "voice-src"),
+                               write(tmp_path / "Master.csv", CDR))
+    subscriber = Subscriber(api, "en")
+    assert (await subscriber.login(w.contract["number"], "calls-secret-42")).status == 303
+    page = await subscriber.get("/cabinet/calls?from=2026-01-14&to=2026-01-15")
+    assert page.status == 200
+    assert "74957001122" in page.text and "78121234567" in page.text
+    csv = await subscriber.get("/cabinet/calls.csv?from=2026-01-14&to=2026-01-15")
+    lines = csv.text.split("\r\n")
+    assert lines[0] == "start,src,dst,billsec,billed_seconds,cost"
+    # the seven calls stored, their costs summing to the day usages 3.30 + 7.20
+    assert len([line for line in lines[1:] if line]) == 7
+    assert sum(D(line.rsplit(",", 1)[1]) for line in lines[1:] if line) == DAY_14 + DAY_15
+    only_14th = await subscriber.get("/cabinet/calls.csv?from=2026-01-14&to=2026-01-14")
+    assert len([line for line in only_14th.text.split("\r\n")[1:] if line]) == 2

@@ -18,7 +18,7 @@ from bgserver.api.app import ApiServices, build_api
 from bgserver.api.site import BillingSite
 from bgserver.billing.access import system_caller
 from bgserver.config import Settings
-from bgserver.services import module_registry
+from bgserver.services import http_resource, module_registry
 from bgserver.events.local import LocalBus
 from bgshared import wire
 from bgshared.api.models import RoleCreate, UserCreate
@@ -35,7 +35,7 @@ class ApiHarness:
                                           self.settings, module_registry())
         self.api = build_api(self.services)
         self.access_log = AccessLog(reactor, io.StringIO())
-        self.site = BillingSite(self.api.resource(), reactor, self.access_log,
+        self.site = BillingSite(http_resource(self.services, self.api), reactor, self.access_log,
                                 self.settings.server.max_body_bytes)
         self.port = reactor.listenTCP(0, self.site, interface="127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port.getHost().port}"

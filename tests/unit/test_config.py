@@ -40,6 +40,8 @@ def test_config_path_from_environment(tmp_path):
     ('[billing]\ncurrency = "rubles"\n', "billing.currency"),
     ('[events]\nbroker = "amqp://x"\n', "events.broker"),
     ('[events]\nbroker = "stomp://mq:port"\n', "events.broker"),
+    ('[cabinet]\npromised_payment_max_amount = "1.234"\n', "cabinet.promised_payment_max_amount"),
+    ('[cabinet]\nsuspension_min_days = 10\nsuspension_max_days = 5\n', "cabinet"),
 ])
 def test_a_wrong_key_or_value_names_the_key(tmp_path, text, key):
     file = tmp_path / "bg.toml"

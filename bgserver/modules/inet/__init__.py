@@ -2,6 +2,7 @@
 
 from bgserver.billing.accounts import AccountKind
 from bgserver.modules import ModuleType
+from bgserver.modules.inet.cabinet import SESSIONS
 from bgserver.modules.inet.config import InetTariff
 from bgserver.modules.inet.detail import FreeradiusDetail
 from bgserver.modules.inet.tables import inet_day, inet_login, inet_session
@@ -15,4 +16,5 @@ def _routes(api, services) -> None:
 MODULE = ModuleType("inet", "Internet access", InetTariff,
                     tables=(inet_login, inet_session, inet_day),
                     loader_formats={"freeradius-detail": FreeradiusDetail()}, routes=_routes,
-                    accounts=AccountKind(inet_login, extra=("password", "ip", "mac")))
+                    accounts=AccountKind(inet_login, extra=("password", "ip", "mac")),
+                    cabinet_pages=(SESSIONS,))

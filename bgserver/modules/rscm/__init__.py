@@ -1,6 +1,7 @@
 """rscm: one-time services — N units of a service ordered, priced from the tariff."""
 
 from bgserver.modules import ModuleType
+from bgserver.modules.rscm.cabinet import SERVICES
 from bgserver.modules.rscm.config import RscmInstance, RscmTariff
 from bgserver.modules.rscm.tables import rscm_order
 
@@ -11,4 +12,4 @@ def _routes(api, services) -> None:
 
 
 MODULE = ModuleType("rscm", "One-time services", RscmTariff, RscmInstance,
-                    tables=(rscm_order,), routes=_routes)
+                    tables=(rscm_order,), routes=_routes, cabinet_pages=(SERVICES,))

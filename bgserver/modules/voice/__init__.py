@@ -2,6 +2,7 @@
 
 from bgserver.billing.accounts import AccountKind
 from bgserver.modules import ModuleType
+from bgserver.modules.voice.cabinet import CALLS
 from bgserver.modules.voice.cdr import AsteriskCsv, digits
 from bgserver.modules.voice.config import VoiceTariff
 from bgserver.modules.voice.tables import voice_call, voice_number
@@ -22,4 +23,4 @@ def _routes(api, services) -> None:
 
 MODULE = ModuleType("voice", "Telephony", VoiceTariff, tables=(voice_number, voice_call),
                     loader_formats={"asterisk-csv": AsteriskCsv()}, routes=_routes,
-                    accounts=AccountKind(voice_number, _number))
+                    accounts=AccountKind(voice_number, _number), cabinet_pages=(CALLS,))
