@@ -325,6 +325,67 @@ def test_a_change_elsewhere_shows_on_the_open_card(billing_server, http):
     assert run_app(BillingTui(billing_server.url, events=source), scenario) == "e1"
 
 
+def test_a_payment_through_the_api_shows_on_the_open_card_by_itself(billing_server, http):
+    """Live for real: bgtui follows GET /api/v1/events; nothing is injected."""
+    word = unique("Stream")
+    contract = http.contract(f"{word} Card")
+    neighbour = http.contract(f"{word} Row")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        await wait_until(pilot, lambda: app.live.connected, "the event stream open")
+        await pilot.press(*word.lower())
+        table = app.screen.query_one("#contracts", PagedTable)
+        await wait_until(pilot, lambda: len(table.items) == 2, "both rows")
+        http.pay(neighbour["id"], "15.00")  # a list row refreshes by itself too
+        await wait_until(pilot, lambda: any(c.id == neighbour["id"] and c.balance ==
+                                            Decimal("15.00") for c in table.items),
+                         "the row's new balance", timeout=3)
+        app.screen.open_contract(contract["id"])
+        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
+                         and app.screen.contract is not None, "the card")
+        card = app.screen
+        http.pay(contract["id"], "42.00")  # accounting software, say
+        started = time.monotonic()
+        await wait_until(pilot, lambda: card.contract.balance == Decimal("42.00"),
+                         "the balance updated by itself", timeout=3)
+        took = time.monotonic() - started
+        payments = card.query_one("#payments-table", PagedTable)
+        await wait_until(pilot, lambda: len(payments.items) == 1, "the payment listed")
+        http("POST", f"/api/v1/contracts/{contract['id']}/status",
+             {"status": "suspended", "comment": "another operator"})
+        await wait_until(pilot, lambda: card.contract.status == "suspended",
+                         "another operator's status change", timeout=3)
+        follower = app.live.follower
+        return took, text(card, "#ov-balance"), follower
+
+    took, balance, follower = run_app(BillingTui(billing_server.url), scenario)
+    assert took < 1.0
+    assert balance == "42.00"
+    assert follower.done.called and not follower.connected  # stopped cleanly on exit
+
+
+def test_logout_stops_the_stream_and_asks_to_log_in(billing_server):
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        await wait_until(pilot, lambda: app.live.connected
+                         and getattr(app.focused, "id", None) == "search", "the list, live")
+        await pilot.pause(0.1)
+        follower = app.live.follower
+        await app.run_action("logout")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        stopped = follower.done.called and app.live.follower is None
+        await log_in(pilot)
+        await wait_until(pilot, lambda: app.live.connected
+                         and getattr(app.focused, "id", None) == "search", "live again")
+        await pilot.pause(0.1)
+        return stopped, app.client.token is not None
+
+    assert run_app(BillingTui(billing_server.url), scenario) == (True, True)
+
+
 def test_russian(billing_server, http):
     contract = http.contract(unique("Иванов"))
     http.pay(contract["id"], "1234.50")
