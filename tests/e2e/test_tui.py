@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input, TabbedContent
+from twisted.internet.defer import Deferred
 
 from bgtui.app import BillingTui
 from bgtui.i18n import money
@@ -128,6 +129,76 @@ def test_search_opens_the_card_pay_and_see_the_new_balance(billing_server, http)
                  {"amount": "250.50", "type_id": sent["type_id"], "date": sent["date"],
                   "comment": ""}, headers={"Idempotency-Key": key})
     assert again["id"] == max(p["id"] for p in payments)
+
+
+def test_a_word_inside_the_title_finds_the_contract(billing_server, http):
+    """The server's word search: the start of any word, any case, Cyrillic too."""
+    name = unique("Ivan")
+    latin = http.contract(f"Petrov {name}")
+    cyrillic = http.contract(f"Петров Иван{name[4:]}")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        table = app.screen.query_one("#contracts", PagedTable)
+        found = []
+        for typed in (name.lower(), f"иван{name[4:]}", f"ПЕТ иван{name[4:]}"):
+            search = app.screen.query_one("#search", Input)
+            search.value = ""
+            await pilot.press(*typed)
+            await wait_until(pilot, lambda: app.screen.query_text == typed
+                             and not table.loading_more, f"the answer to {typed!r}")
+            found.append([c.title for c in table.items])
+        return found
+
+    found = run_app(BillingTui(billing_server.url), scenario)
+    assert found == [[latin["title"]], [cyrillic["title"]], [cyrillic["title"]]]
+
+
+def test_a_stale_answer_never_overwrites_a_newer_one(billing_server, http):
+    """The answer to an older text arrives last (held back here): the list keeps showing
+    the answer to what the operator typed last."""
+    word = unique("Stale")
+    http.contract(f"{word} Alpha")
+    beta = http.contract(f"{word} Beta")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        original = app.client.contracts
+        held: list[Deferred] = []
+        landed: list[bool] = []
+
+        def contracts(q="", cursor=None, limit=None):
+            answer = original(q, cursor, limit)
+            if q != word.lower():
+                return answer
+            late: Deferred = Deferred(lambda d: None)  # cannot be called off: it lands
+
+            def land(result):
+                landed.append(True)
+                if not late.called:
+                    late.callback(result)
+
+            answer.addBoth(lambda result: app.reactor.callLater(1.0, land, result))
+            held.append(late)
+            return late
+
+        app.client.contracts = contracts
+        table = app.screen.query_one("#contracts", PagedTable)
+        await pilot.press(*word.lower())
+        await wait_until(pilot, lambda: held, "the first question asked")
+        await pilot.press(*" bet")
+        await wait_until(pilot, lambda: app.screen.query_text == f"{word.lower()} bet"
+                         and [c.id for c in table.items] == [beta["id"]], "the newer answer")
+        newer_first = not landed
+        await wait_until(pilot, lambda: landed, "the older answer")
+        await pilot.pause(0.3)
+        return newer_first, [c.id for c in table.items], table.row_count
+
+    newer_first, ids, rows = run_app(BillingTui(billing_server.url), scenario)
+    assert newer_first
+    assert ids == [beta["id"]] and rows == 1
 
 
 def test_enter_in_the_search_opens_the_first_match(billing_server, http):
