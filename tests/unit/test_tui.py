@@ -29,7 +29,7 @@ def test_every_key_used_is_in_the_catalogue_in_both_languages():
         text = source.read_text()
         used |= set(re.findall(r'\bt\(\s*"([a-z_]+\.[a-z_.]+)"', text))
         used |= set(re.findall(r'"((?:app|card|contracts|dir|form|help|login|problem|status|'
-                               r'view|col|field|tab|nav)\.[a-z_]+)"', text))
+                               r'view|col|field|tab|nav|run|task)\.[a-z_]+)"', text))
     missing = sorted(k for k in used if k not in i18n.CATALOGUE)
     assert not missing
     assert all(len(texts) == 2 and all(texts) for key, texts in i18n.CATALOGUE.items()
