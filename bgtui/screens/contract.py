@@ -481,6 +481,12 @@ class TariffsPane(CardPane):
     @work(exclusive=True, group="tariff-periods")
     async def load(self) -> None:
         try:
+            await self._load()
+        except NoMatches:  # the card closed while its answer was on the way
+            pass
+
+    async def _load(self) -> None:
+        try:
             periods = await self.app.api(self.app.client.contract_tariffs, self.contract_id)
         except Exception as exc:  # noqa: BLE001
             self.app.complain(exc)
