@@ -8,6 +8,7 @@ is dropped, so a slow old page never lands in a newer list.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Awaitable, Callable, Sequence
 
 from rich.text import Text
@@ -72,7 +73,9 @@ class PagedTable(DataTable):
 
     def _fetch(self, generation: int, cursor: str | None, keep_cursor: bool = False) -> None:
         self.loading_more = True
-        self.run_worker(self._page(generation, cursor, keep_cursor), group="page",
+        # The coroutine is made when the worker starts: one cancelled before (a newer
+        # reload came at once) leaves no coroutine never awaited behind.
+        self.run_worker(partial(self._page, generation, cursor, keep_cursor), group="page",
                         exclusive=cursor is None)
 
     async def _page(self, generation: int, cursor: str | None, keep_cursor: bool) -> None:
