@@ -414,6 +414,153 @@ class BillingClient:
     async def revoke_api_key(self, key_id: int) -> None:
         await self.request("DELETE", self.path("api-keys", key_id))
 
+    # -- module instances, services, tariff plans, tariff periods ----------------------------
+
+    @_returns_deferred
+    async def module_types(self) -> v.Page[v.ModuleType]:
+        """``GET /api/v1/module-types``, with the JSON Schemas of their configs."""
+        return await self._model(v.Page[v.ModuleType], "GET", self.path("module-types"))
+
+    @_returns_deferred
+    async def modules(self) -> v.Page[v.ModuleInstance]:
+        return await self._model(v.Page[v.ModuleInstance], "GET", self.path("modules"))
+
+    @_returns_deferred
+    async def create_module(self, module_type: str, title: str,
+                            config: Mapping[str, Any] | None = None) -> v.ModuleInstance:
+        return await self._model(v.ModuleInstance, "POST", self.path("modules"),
+                                 json={"type": module_type, "title": title,
+                                       "config": dict(config or {})})
+
+    @_returns_deferred
+    async def update_module(self, module_id: int, body: Mapping[str, Any]
+                            ) -> v.ModuleInstance:
+        """``PATCH /api/v1/modules/{id}``: ``title``, ``config``, ``enabled``."""
+        return await self._model(v.ModuleInstance, "PATCH", self.path("modules", module_id),
+                                 json=dict(body))
+
+    @_returns_deferred
+    async def services(self, module_id: int) -> v.Page[v.Service]:
+        return await self._model(v.Page[v.Service], "GET",
+                                 self.path("modules", module_id, "services"))
+
+    @_returns_deferred
+    async def create_service(self, module_id: int, title: str, unit: str = "") -> v.Service:
+        return await self._model(v.Service, "POST", self.path("modules", module_id, "services"),
+                                 json={"title": title, "unit": unit})
+
+    @_returns_deferred
+    async def update_service(self, module_id: int, service_id: int,
+                             body: Mapping[str, Any]) -> v.Service:
+        """``PATCH .../services/{id}``: ``title``, ``unit``, ``enabled``."""
+        return await self._model(v.Service, "PATCH",
+                                 self.path("modules", module_id, "services", service_id),
+                                 json=dict(body))
+
+    @_returns_deferred
+    async def tariffs(self) -> v.Page[v.Tariff]:
+        return await self._model(v.Page[v.Tariff], "GET", self.path("tariffs"))
+
+    @_returns_deferred
+    async def tariff(self, tariff_id: int) -> v.Tariff:
+        return await self._model(v.Tariff, "GET", self.path("tariffs", tariff_id))
+
+    @_returns_deferred
+    async def create_tariff(self, body: Mapping[str, Any]) -> v.Tariff:
+        """``POST /api/v1/tariffs``; a 422 names each bad field of a module's config
+        (``modules.3.fees.0.amount``)."""
+        return await self._model(v.Tariff, "POST", self.path("tariffs"), json=dict(body))
+
+    @_returns_deferred
+    async def update_tariff(self, tariff_id: int, body: Mapping[str, Any]) -> v.Tariff:
+        return await self._model(v.Tariff, "PATCH", self.path("tariffs", tariff_id),
+                                 json=dict(body))
+
+    @_returns_deferred
+    async def contract_tariffs(self, contract_id: int) -> v.Page[v.TariffPeriod]:
+        return await self._model(v.Page[v.TariffPeriod], "GET",
+                                 self.path("contracts", contract_id, "tariffs"))
+
+    @_returns_deferred
+    async def assign_tariff(self, contract_id: int, tariff_id: int,
+                            date_from: date | None = None, date_to: date | None = None,
+                            comment: str = "") -> v.TariffPeriod:
+        """Put the contract on a plan from a day (today when None); the period before
+        ends the day before."""
+        body: dict[str, Any] = {"tariff_id": tariff_id, "comment": comment}
+        if date_from is not None:
+            body["from"] = date_from
+        if date_to is not None:
+            body["to"] = date_to
+        return await self._model(v.TariffPeriod, "POST",
+                                 self.path("contracts", contract_id, "tariffs"), json=body)
+
+    @_returns_deferred
+    async def drop_tariff(self, contract_id: int, period_id: int) -> None:
+        """Drop a tariff period that has not begun (409 once it has)."""
+        await self.request("DELETE", self.path("contracts", contract_id, "tariffs", period_id))
+
+    # -- rscm: orders of one-time services ------------------------------------------------
+
+    @_returns_deferred
+    async def orders(self, contract_id: int, cursor: str | None = None,
+                     limit: int | None = None) -> v.Page[v.Order]:
+        return await self._model(v.Page[v.Order], "GET",
+                                 self.path("contracts", contract_id, "orders"),
+                                 params=self._page_params(cursor, limit))
+
+    @_returns_deferred
+    async def create_order(self, contract_id: int, module_id: int, service_id: int,
+                           quantity: int = 1, day: date | None = None, comment: str = "",
+                           check_balance: bool = False) -> v.Order:
+        body: dict[str, Any] = {"module_id": module_id, "service_id": service_id,
+                                "quantity": quantity, "comment": comment,
+                                "check_balance": check_balance}
+        if day is not None:
+            body["date"] = day
+        return await self._model(v.Order, "POST", self.path("contracts", contract_id, "orders"),
+                                 json=body)
+
+    @_returns_deferred
+    async def cancel_order(self, contract_id: int, order_id: int, reason: str) -> v.Order:
+        return await self._model(v.Order, "POST",
+                                 self.path("contracts", contract_id, "orders", order_id,
+                                           "cancel"), json={"reason": reason})
+
+    # -- the scheduler ------------------------------------------------------------------------
+
+    @_returns_deferred
+    async def scheduler_tasks(self) -> v.Page[v.SchedulerTask]:
+        return await self._model(v.Page[v.SchedulerTask], "GET",
+                                 self.path("scheduler", "tasks"))
+
+    @_returns_deferred
+    async def update_scheduler_task(self, task_id: int, body: Mapping[str, Any]
+                                    ) -> v.SchedulerTask:
+        """``PATCH .../tasks/{id}``: only the fields given change (``cron`` None: by hand
+        only)."""
+        return await self._model(v.SchedulerTask, "PATCH",
+                                 self.path("scheduler", "tasks", task_id), json=dict(body))
+
+    @_returns_deferred
+    async def run_scheduler_task(self, task_id: int,
+                                 params: Mapping[str, Any] | None = None) -> v.RunQueued:
+        """Queue a run now -> ``{"run_id"}``; follow it with :meth:`scheduler_run`."""
+        return await self._model(v.RunQueued, "POST",
+                                 self.path("scheduler", "tasks", task_id, "run"),
+                                 json={"params": dict(params or {})})
+
+    @_returns_deferred
+    async def scheduler_runs(self, task_id: int | None = None, cursor: str | None = None,
+                             limit: int | None = None) -> v.Page[v.SchedulerRun]:
+        """Runs, newest first."""
+        return await self._model(v.Page[v.SchedulerRun], "GET", self.path("scheduler", "runs"),
+                                 params=self._page_params(cursor, limit, task_id=task_id))
+
+    @_returns_deferred
+    async def scheduler_run(self, run_id: int) -> v.SchedulerRun:
+        return await self._model(v.SchedulerRun, "GET", self.path("scheduler", "runs", run_id))
+
     def follow_events(self, callback: Callable[[dict[str, Any]], Any],
                       last_event_id: str | None = None) -> "EventFollower":
         """Follow ``GET /api/v1/events``: ``callback(event)`` for each event the caller may

@@ -20,7 +20,7 @@ from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 from twisted.internet.defer import Deferred
 
 from bgshared.api.views import Me
-from bgshared.client import ApiError, BillingClient, ServerUnreachable
+from bgshared.client import ApiError, BillingClient, ClientError, ServerUnreachable
 from bgtui import i18n
 from bgtui.i18n import t
 from bgtui.live import EventSource, LiveFeed
@@ -90,6 +90,7 @@ class BillingTui(App[None]):
         Binding("colon", "command_line", "app.command"),
         Binding("question_mark", "help", "app.help"),
         Binding("escape", "back", "app.back", show=False),
+        Binding("ctrl+l", "logout", "app.logout", show=False),
     ]
 
     #: The logged-in operator (``GET /api/v1/me``), None before login.
@@ -111,7 +112,8 @@ class BillingTui(App[None]):
         #: Twisted's reactor on Textual's loop, from ``on_load`` on.
         self.reactor: Any = None
         self._own_reactor = False
-        #: Events for live screens; ``events_source`` feeds it once logged in.
+        #: Events for live screens, from the server's ``GET /api/v1/events`` once logged
+        #: in; ``events`` (a test's or an embedding host's source) replaces that stream.
         self.live = LiveFeed()
         self.events_source = events
         #: Fixed "today" and time zone for reproducible screens (tests); None: the clock's.
@@ -141,6 +143,7 @@ class BillingTui(App[None]):
     async def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()
         if self.client is not None:
+            await self.call(self.live.stop())
             await self.call(self.client.close())
         if self.reactor is not None and self._own_reactor:
             await stop_reactor(self.reactor, loop)
@@ -164,10 +167,35 @@ class BillingTui(App[None]):
             self.exit()
             return
         self.operator = operator
+        self.start_live()
+        self.open_view("contracts")
+
+    def start_live(self) -> None:
+        """Open screens follow the server's events from now on (again after a new log-in,
+        from the last event seen: nothing missed)."""
         if self.events_source is not None:
             self.run_worker(self.live.run(self.events_source), group="live",
                             exclusive=True, exit_on_error=False)
-        self.open_view("contracts")
+        elif self.client is not None:
+            self.live.follow(self.client)
+
+    async def action_logout(self) -> None:
+        """End the session on the server and in this client; back to the login form."""
+        if self.operator is None:
+            return
+        await self.call(self.live.stop())
+        self.workers.cancel_group(self, "live")
+        try:
+            await self.call(self.client.logout())
+        except ClientError:
+            self.client.token = None  # forgotten here at least; it expires there
+        self.operator = None
+        self.__dict__.pop("directory_cache", None)
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        from bgtui.screens.login import LoginScreen  # noqa: PLC0415
+
+        self.push_screen(LoginScreen(), self._logged_in)
 
     async def api(self, method: Callable[..., Deferred], *args: Any, **kwargs: Any) -> Any:
         """One client call, from a worker, with the ways out an operator needs: no answer
@@ -203,6 +231,8 @@ class BillingTui(App[None]):
                 raise Abandoned()
             if isinstance(outcome, Me):
                 self.operator = outcome
+                if self.live.follower is None or self.live.follower.done.called:
+                    self.start_live()  # the stream ended with the old session
             self._recoveries += 1
 
     def complain(self, exc: Exception) -> None:
@@ -268,6 +298,8 @@ class BillingTui(App[None]):
         """The palette: Textual's own, every view the operator may open, and every action
         the current screen offers (what its permission checks let through)."""
         yield from super().get_system_commands(screen)
+        if self.operator is not None:
+            yield SystemCommand(t("app.logout"), t("app.logout_help"), self.action_logout)
         for view in self.visible_views():
             yield SystemCommand(f":{view.name}", t(view.title),
                                 lambda name=view.name: self.open_view(name))

@@ -1,18 +1,25 @@
 """Live screens: the bus's events, from whatever source streams them, to the open screens.
 
-The source is pluggable: anything that, given the id of the last event seen (or None),
-answers an async iterator of events — ``GET /api/v1/events`` through the client, or a test's
-own list. :class:`LiveFeed` reads it, reconnects after a break asking from the last id (so
-nothing is missed and nothing repeats), and hands each event to the screens that subscribed.
+The usual source is ``GET /api/v1/events`` through the client
+(:meth:`LiveFeed.follow`: :meth:`BillingClient.follow_events` reconnects by itself from the
+last id, so nothing is missed and nothing repeats). Another source can be plugged in:
+anything that, given the id of the last event seen (or None), answers an async iterator
+of events (:meth:`LiveFeed.run`). Either way each event goes to the screens that
+subscribed, once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+
+from twisted.internet import defer
 
 from bgshared.api.views import Event
+
+if TYPE_CHECKING:
+    from bgshared.client import BillingClient, EventFollower
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +34,34 @@ class LiveFeed:
         #: The id of the last event handed out, for resumption and to drop repeats.
         self.last_id: str | None = None
         self._seen: set[str] = set()
-        self.connected = False
+        self._connected = False
+        #: The open ``GET /api/v1/events`` while following the server.
+        self.follower: EventFollower | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether events arrive now (the stream is open)."""
+        return self._connected or bool(self.follower and self.follower.connected)
+
+    def follow(self, client: "BillingClient") -> "EventFollower":
+        """Follow the server's event stream with the client's token, from the last event
+        handed out (nothing missed after a log-in again). Stops a stream already open."""
+        self.stop()
+        self.follower = client.follow_events(self.feed, last_event_id=self.last_id)
+        self.follower.done.addErrback(self._ended)
+        return self.follower
+
+    def _ended(self, failure: Any) -> None:
+        # 401 (the session ended) or 403: the screens work on without live updates until
+        # the operator logs in again, which follows the stream anew.
+        log.info("event stream ended: %s", failure.getErrorMessage())
+
+    def stop(self) -> defer.Deferred:
+        """Close the stream, if one is open; fires once it is closed."""
+        follower, self.follower = self.follower, None
+        if follower is None:
+            return defer.succeed(None)
+        return follower.stop()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` for every event from now on; answers the unsubscribe."""
@@ -62,14 +96,14 @@ class LiveFeed:
         while True:
             try:
                 async for raw in source(self.last_id):
-                    self.connected = True
+                    self._connected = True
                     delay = retry_seconds
                     self.feed(raw)
             except asyncio.CancelledError:
-                self.connected = False
+                self._connected = False
                 raise
             except Exception as exc:  # the stream broke: the server restarts, the net drops
                 log.info("event stream broke: %s", exc)
-            self.connected = False
+            self._connected = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_retry_seconds)

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -191,6 +191,120 @@ class ApiKey(View):
 class ApiKeyCreated(ApiKey):
     #: The key itself: in this answer only, never again.
     key: str
+
+
+class ModuleType(View):
+    """A module type with the JSON Schemas of its tariff config and its instance config."""
+    name: str
+    title: str = ""
+    tariff_config: dict[str, Any] = {}
+    instance_config: dict[str, Any] = {}
+
+
+class ModuleInstance(View):
+    id: int
+    type: str
+    title: str
+    config: dict[str, Any] = {}
+    enabled: bool = True
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class Service(View):
+    id: int
+    module_id: int
+    title: str
+    unit: str = ""
+    enabled: bool = True
+    created_at: dt.datetime | None = None
+
+
+class Tariff(View):
+    id: int
+    title: str
+    cabinet_title: str = ""
+    enabled: bool = True
+    groups: list[int] = []
+    #: Per module instance id, the config of its module type.
+    modules: dict[int, dict[str, Any]] = {}
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class TariffPeriod(View):
+    """A contract on a tariff plan from a day (to a day, or open)."""
+    id: int
+    tariff_id: int
+    tariff_title: str = ""
+    date_from: dt.date = Field(validation_alias=AliasChoices("date_from", "from"))
+    date_to: dt.date | None = Field(None, validation_alias=AliasChoices("date_to", "to"))
+    comment: str = ""
+    contract_id: int | None = None
+    created_at: dt.datetime | None = None
+    actor_name: str | None = None
+
+
+class Order(View):
+    """N units of a one-time service (rscm), booked as a charge; cancelled with a refund."""
+    id: int
+    module_id: int
+    contract_id: int
+    service_id: int
+    quantity: int
+    price: Decimal
+    amount: Decimal
+    date: dt.date
+    comment: str = ""
+    created_at: dt.datetime | None = None
+    actor_name: str | None = None
+    cancelled_at: dt.datetime | None = None
+    cancelled_by_actor_name: str | None = None
+    cancel_reason: str | None = None
+    #: The contract's balance after the order (in the answer to an order only).
+    balance: Decimal | None = None
+
+
+class SchedulerTask(View):
+    id: int
+    type: str
+    title: str = ""
+    module_id: int | None = None
+    #: Five-field cron in the billing time zone; None: run by hand only.
+    cron: str | None = None
+    params: dict[str, Any] = {}
+    enabled: bool = True
+    next_run_at: dt.datetime | None = None
+
+
+class RunProgress(View):
+    done: int = 0
+    total: int | None = None
+
+
+class SchedulerRun(View):
+    id: int
+    task_id: int
+    type: str = ""
+    #: ``queued``, ``running``, ``done`` or ``failed``.
+    state: str
+    params: dict[str, Any] = {}
+    progress: RunProgress | None = None
+    result: Any = None
+    error: str | None = None
+    attempts: int = 0
+    scheduled_for: dt.datetime | None = None
+    queued_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+
+class RunQueued(View):
+    run_id: int
 
 
 class Event(View):

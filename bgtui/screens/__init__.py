@@ -2,4 +2,5 @@
 
 Importing this package registers every view (see ``bgtui.views``)."""
 
-from bgtui.screens import admin, audit, contracts, directories, status  # noqa: F401
+from bgtui.screens import (admin, audit, contracts, directories, modules, rscm,  # noqa: F401
+                           scheduler, status, tariffs)

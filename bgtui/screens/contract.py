@@ -1,11 +1,17 @@
 """The contract card: tabs for everything about one contract, kept live by the events of
-the bus (see ``bgtui.live``)."""
+the bus (see ``bgtui.live``).
+
+Besides its own tabs the card shows those that areas register with
+``bgtui.views.card_tab``: the tariff periods here, a module type's from its own file
+(``bgtui/screens/rscm.py``: orders). The inet accounts and sessions, the voice numbers
+and calls come the same way with their module types: a :class:`CardPane` each.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,10 +26,11 @@ from bgshared.api.views import Contract, Event, Movement, ParamValue
 from bgtui.app import Abandoned
 from bgtui.i18n import day, moment, money, month, status, t
 from bgtui.screens.base import BgScreen
+from bgtui.views import CARD_TABS, card_tab
 from bgtui.widgets.paged_table import FilteredTable, PagedTable, amount_cell
 
-OVERVIEW = ["number", "title", "balance", "limit", "temporary_limit", "status", "mode",
-            "groups", "date_from", "comment"]
+OVERVIEW = ["number", "title", "balance", "limit", "temporary_limit", "status", "tariff",
+            "mode", "groups", "date_from", "comment"]
 #: Events closer together than this refresh the card once.
 LIVE_SETTLE_SECONDS = 0.1
 
@@ -38,6 +45,27 @@ def months_back(today: dt.date, count: int) -> list[str]:
         if number == 0:
             year, number = year - 1, 12
     return months[::-1]
+
+
+class CardPane(Vertical):
+    """The content of a card tab that an area adds (``bgtui.views.card_tab``).
+
+    ``ACTIONS`` are its keys, bound on the whole card (pressing one shows the tab):
+    ``(key, method name, description key, permission)``; like the card's own they are
+    not offered without the permission, nor in read-only mode."""
+
+    ACTIONS: ClassVar[list[tuple[str, str, str, str | None]]] = []
+
+    def __init__(self, card: "ContractScreen", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.card = card
+
+    @property
+    def contract_id(self) -> int:
+        return self.card.contract_id
+
+    def reload(self) -> None:
+        """The contract changed (loaded again, or an event came): show it anew."""
 
 
 class ContractScreen(BgScreen):
@@ -61,6 +89,28 @@ class ContractScreen(BgScreen):
         self.values: dict[str, ParamValue] = {}
         self._unsubscribe: Any = None
         self._live_timer: Any = None
+        self.card_tabs = sorted((tab for tab in CARD_TABS.values()
+                            if self.app.can(tab.permission, change=False)),
+                           key=lambda tab: tab.order)
+        for tab in self.card_tabs:
+            for key, method, description, _ in tab.make.ACTIONS:
+                self._bindings.bind(key, f"tab_action('{tab.id}', '{method}')",
+                                    t(description), show=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tab_action":
+            tab_id, method = parameters
+            permission = next((p for tab in self.card_tabs if tab.id == tab_id
+                               for _, m, _, p in tab.make.ACTIONS if m == method), "never")
+            return self.app.can(permission)
+        return super().check_action(action, parameters)
+
+    def action_tab_action(self, tab_id: str, method: str) -> None:
+        """A pane's key: show its tab, then do it there."""
+        if self.contract is None:
+            return
+        self.query_one(TabbedContent).active = tab_id
+        getattr(self.query_one(f"#{tab_id} CardPane", CardPane), method)()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -91,6 +141,9 @@ class ContractScreen(BgScreen):
                 with Vertical():
                     yield Static("", id="status-now")
                     yield DataTable(id="status-table", cursor_type="row", zebra_stripes=True)
+            for tab in self.card_tabs:
+                with TabPane(t(tab.title), id=tab.id):
+                    yield tab.make(self)
             if self.app.can("audit.read", change=False):
                 with TabPane(t("tab.audit"), id="audit"):
                     yield FilteredTable(PagedTable(
@@ -161,6 +214,13 @@ class ContractScreen(BgScreen):
             self.reload_lists()
         self.load_params()
         self.load_balance()
+        for pane in self.query(CardPane):
+            pane.reload()
+
+    def show_tariff(self, current: Any) -> None:
+        """The tariff in force today on the overview (the tariffs pane knows it)."""
+        self.query_one("#ov-tariff", Static).update(
+            current.tariff_title if current is not None else t("none"))
 
     async def show_overview(self, contract: Contract, statuses: list[Any]) -> None:
         current = next((s for s in reversed(statuses) if s.applied and s.date_to is None),
@@ -394,3 +454,85 @@ def audit_row(entry: Any) -> list[Any]:
     return [moment(entry.at), entry.actor_name or entry.actor_type or "", entry.action,
             f"{entry.object_type or ''} {entry.object_id or ''}".strip()]
 
+
+
+@card_tab("tariffs", "tab.tariffs", None, order=10)
+class TariffsPane(CardPane):
+    """The contract's tariff periods, newest first: assign a plan from a day, drop a
+    period that has not begun."""
+
+    ACTIONS = [("t", "assign", "card.assign_tariff", "tariff.write"),
+               ("x", "drop", "card.drop_tariff", "tariff.write")]
+
+    def __init__(self, card: ContractScreen):
+        super().__init__(card)
+        self.periods: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="tariffs-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(t("col.tariff"), t("col.from"), t("col.to"),
+                                              t("col.comment"), t("col.author"))
+
+    def reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="tariff-periods")
+    async def load(self) -> None:
+        try:
+            await self._load()
+        except NoMatches:  # the card closed while its answer was on the way
+            pass
+
+    async def _load(self) -> None:
+        try:
+            periods = await self.app.api(self.app.client.contract_tariffs, self.contract_id)
+        except Exception as exc:  # noqa: BLE001
+            self.app.complain(exc)
+            return
+        if not self.is_attached:
+            return
+        today = self.app.today()
+        self.periods = sorted(periods.items, key=lambda p: p.date_from, reverse=True)
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for period in self.periods:
+            title = period.tariff_title
+            if period.date_from > today:
+                title += f" [{t('status.scheduled')}]"
+            table.add_row(title, day(period.date_from), day(period.date_to), period.comment,
+                          period.actor_name or "", key=str(period.id))
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+        self.card.show_tariff(next((p for p in self.periods if p.date_from <= today and (
+            p.date_to is None or p.date_to >= today)), None))
+
+    def assign(self) -> None:
+        from bgtui.screens.forms import TariffAssignForm  # noqa: PLC0415
+
+        self.app.push_screen(TariffAssignForm(self.card.contract), self._changed)
+
+    def drop(self) -> None:
+        from bgtui.screens.forms import ConfirmForm  # noqa: PLC0415
+
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        period = next(p for p in self.periods if str(p.id) == key)
+        if period.date_from <= self.app.today():
+            self.notify(t("card.tariff_begun"), severity="warning")
+            return
+
+        async def send() -> Any:
+            await self.app.api(self.app.client.drop_tariff, self.contract_id, period.id)
+            return period
+
+        self.app.push_screen(ConfirmForm("form.drop_tariff", send, title=period.tariff_title,
+                                         date=day(period.date_from)), self._changed)
+
+    def _changed(self, answer: Any) -> None:
+        if answer is not None:
+            self.card.load_card()

@@ -34,13 +34,16 @@ class DirectoryScreen(BgScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(t(self.title_key), classes="view-title")
+        yield Static(self.heading(), classes="view-title")
         self.table = PagedTable(self.columns, id="directory-table")
         yield FilteredTable(self.table)
         yield Footer()
 
+    def heading(self) -> str:
+        return t(self.title_key)
+
     def on_mount(self) -> None:
-        self.sub_title = t(self.title_key)
+        self.sub_title = self.heading()
         self.table.set_source(self.load, self.row)
         self.table.focus()
 

@@ -1,5 +1,5 @@
 """Forms over the current screen: payments and charges, deleting a payment, a status change,
-a parameter value, a new contract. The server's validation messages show next to their
+a parameter value, a new contract, a tariff period, a confirmation. The server's validation messages show next to their
 field; every form is dismissed with what the server answered, or None."""
 
 from __future__ import annotations
@@ -362,3 +362,71 @@ class SimpleForm(FormScreen):
 
     async def send(self, values: dict[str, Any]) -> Any:
         return await self._send_fn(values)
+
+
+class TariffAssignForm(FormScreen):
+    """The contract on a plan from a day; the period before ends the day before."""
+
+    title_key = "form.assign_tariff"
+
+    def __init__(self, contract: Contract):
+        super().__init__()
+        self.contract = contract
+        self.tariffs: list[Any] = []
+
+    def title_values(self) -> dict[str, Any]:
+        return {"number": self.contract.number}
+
+    def fields(self) -> list[tuple[str, str, Widget]]:
+        return [("tariff_id", "field.tariff", Select([], prompt=t("form.choose"))),
+                ("from", "field.from", Input(value=day(self.app.today()))),
+                ("to", "field.to", Input()),
+                ("comment", "field.comment", Input())]
+
+    def on_mount(self) -> None:
+        self.load_tariffs()
+
+    @work(group="tariffs")
+    async def load_tariffs(self) -> None:
+        try:
+            self.tariffs = (await self.app.api(self.app.client.tariffs)).items
+        except ClientError as exc:
+            self.show_error(None, str(exc))
+            return
+        except Abandoned:
+            return
+        self.query_one("#in-tariff_id", Select).set_options(
+            [(tariff.title, tariff.id) for tariff in self.tariffs if tariff.enabled])
+
+    def read(self) -> dict[str, Any]:
+        tariff_id = self.value("tariff_id")
+        if tariff_id is None:
+            raise Invalid("tariff_id", t("form.required"))
+        return {"tariff_id": tariff_id, "date_from": read_day(self.value("from"), "from"),
+                "date_to": read_day(self.value("to"), "to"),
+                "comment": self.value("comment").strip()}
+
+    async def send(self, request: dict[str, Any]) -> Any:
+        return await self.app.api(self.app.client.assign_tariff, self.contract.id, **request)
+
+
+class ConfirmForm(FormScreen):
+    """Yes or no to one change: Save does ``send()``; dismissed with its answer."""
+
+    def __init__(self, title_key: str, send: Callable[[], Any], **values: Any):
+        super().__init__()
+        self.title_key = title_key
+        self._values = values
+        self._send_fn = send
+
+    def title_values(self) -> dict[str, Any]:
+        return self._values
+
+    def fields(self) -> list[tuple[str, str, Widget]]:
+        return []
+
+    def on_mount(self) -> None:
+        self.query_one("#save", Button).focus()
+
+    async def send(self, request: Any) -> Any:
+        return await self._send_fn()

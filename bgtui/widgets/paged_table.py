@@ -8,6 +8,7 @@ is dropped, so a slow old page never lands in a newer list.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Awaitable, Callable, Sequence
 
 from rich.text import Text
@@ -49,6 +50,8 @@ class PagedTable(DataTable):
         self._load: Loader | None = None
         self._row: RowMaker | None = None
         self.items: list[Any] = []
+        #: The row keys of :attr:`items` (an item comes once, whatever the pages say).
+        self._keys: set[str] = set()
         self.next_cursor: str | None = None
         self.generation = 0
         self.filter_text = ""
@@ -70,7 +73,9 @@ class PagedTable(DataTable):
 
     def _fetch(self, generation: int, cursor: str | None, keep_cursor: bool = False) -> None:
         self.loading_more = True
-        self.run_worker(self._page(generation, cursor, keep_cursor), group="page",
+        # The coroutine is made when the worker starts: one cancelled before (a newer
+        # reload came at once) leaves no coroutine never awaited behind.
+        self.run_worker(partial(self._page, generation, cursor, keep_cursor), group="page",
                         exclusive=cursor is None)
 
     async def _page(self, generation: int, cursor: str | None, keep_cursor: bool) -> None:
@@ -83,26 +88,35 @@ class PagedTable(DataTable):
             return
         if generation != self.generation or not self.is_attached:
             return  # an answer to an older question, or for a screen now closed
-        self.loading_more = False
+        # Clearing and adding rows moves the cursor and the scroll, whose watchers ask for
+        # the next page: ``loading_more`` stays set until the page is in, so that they
+        # never ask again for a page with the cursor of the one that just came.
         first = cursor is None
         if first:
             row = self.cursor_row
             self.items = []
+            self._keys = set()
             self.clear()
-        self.items.extend(page.items)
+        fresh = [item for item in page.items if self._key(item) not in self._keys]
+        self._keys.update(self._key(item) for item in fresh)
+        self.items.extend(fresh)
         self.next_cursor = page.next_cursor
         self.exhausted = page.next_cursor is None
-        for item in page.items:
+        for item in fresh:
             self._add(item)
+        self.loading_more = False
         if first and keep_cursor and self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1))
         self.post_message(self.Loaded(self, first))
+
+    def _key(self, item: Any) -> str:
+        return str(getattr(item, "id", id(item)))
 
     def _add(self, item: Any) -> None:
         cells = list(self._row(item))
         if self.filter_text and not any(self.filter_text in str(c).lower() for c in cells):
             return
-        self.add_row(*cells, key=str(getattr(item, "id", len(self.items))))
+        self.add_row(*cells, key=self._key(item))
 
     def load_more(self) -> None:
         if not self.exhausted and not self.loading_more and self._load is not None:

@@ -9,6 +9,7 @@ on as a command, and its client uses only that one.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import shutil
@@ -20,13 +21,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, TabbedContent
+from textual.widgets import DataTable, Input, ProgressBar, TabbedContent
+from twisted.internet.defer import Deferred
 
 from bgtui.app import BillingTui
 from bgtui.i18n import money
-from bgtui.screens.contract import ContractScreen
+from bgtui.screens.contract import ContractScreen, TariffsPane
 from bgtui.screens.contracts import ContractsScreen
-from bgtui.screens.forms import MovementForm, StatusForm
+from bgtui.screens.forms import ConfirmForm, MovementForm, StatusForm, TariffAssignForm
+from bgtui.screens.rscm import OrderForm
+from bgtui.screens.scheduler import RunScreen, SchedulerTasks, TaskRuns
+from bgtui.screens.tariffs import TariffForm, TariffPlans
 from bgtui.screens.login import LoginScreen, ProblemScreen
 from bgtui.widgets.paged_table import PagedTable
 from tests.e2e.server import ADMIN_PASSWORD
@@ -128,6 +133,76 @@ def test_search_opens_the_card_pay_and_see_the_new_balance(billing_server, http)
                  {"amount": "250.50", "type_id": sent["type_id"], "date": sent["date"],
                   "comment": ""}, headers={"Idempotency-Key": key})
     assert again["id"] == max(p["id"] for p in payments)
+
+
+def test_a_word_inside_the_title_finds_the_contract(billing_server, http):
+    """The server's word search: the start of any word, any case, Cyrillic too."""
+    name = unique("Ivan")
+    latin = http.contract(f"Petrov {name}")
+    cyrillic = http.contract(f"Петров Иван{name[4:]}")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        table = app.screen.query_one("#contracts", PagedTable)
+        found = []
+        for typed in (name.lower(), f"иван{name[4:]}", f"ПЕТ иван{name[4:]}"):
+            search = app.screen.query_one("#search", Input)
+            search.value = ""
+            await pilot.press(*typed)
+            await wait_until(pilot, lambda: app.screen.query_text == typed
+                             and not table.loading_more, f"the answer to {typed!r}")
+            found.append([c.title for c in table.items])
+        return found
+
+    found = run_app(BillingTui(billing_server.url), scenario)
+    assert found == [[latin["title"]], [cyrillic["title"]], [cyrillic["title"]]]
+
+
+def test_a_stale_answer_never_overwrites_a_newer_one(billing_server, http):
+    """The answer to an older text arrives last (held back here): the list keeps showing
+    the answer to what the operator typed last."""
+    word = unique("Stale")
+    http.contract(f"{word} Alpha")
+    beta = http.contract(f"{word} Beta")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        original = app.client.contracts
+        held: list[Deferred] = []
+        landed: list[bool] = []
+
+        def contracts(q="", cursor=None, limit=None):
+            answer = original(q, cursor, limit)
+            if q != word.lower():
+                return answer
+            late: Deferred = Deferred(lambda d: None)  # cannot be called off: it lands
+
+            def land(result):
+                landed.append(True)
+                if not late.called:
+                    late.callback(result)
+
+            answer.addBoth(lambda result: app.reactor.callLater(1.0, land, result))
+            held.append(late)
+            return late
+
+        app.client.contracts = contracts
+        table = app.screen.query_one("#contracts", PagedTable)
+        await pilot.press(*word.lower())
+        await wait_until(pilot, lambda: held, "the first question asked")
+        await pilot.press(*" bet")
+        await wait_until(pilot, lambda: app.screen.query_text == f"{word.lower()} bet"
+                         and [c.id for c in table.items] == [beta["id"]], "the newer answer")
+        newer_first = not landed
+        await wait_until(pilot, lambda: landed, "the older answer")
+        await pilot.pause(0.3)
+        return newer_first, [c.id for c in table.items], table.row_count
+
+    newer_first, ids, rows = run_app(BillingTui(billing_server.url), scenario)
+    assert newer_first
+    assert ids == [beta["id"]] and rows == 1
 
 
 def test_enter_in_the_search_opens_the_first_match(billing_server, http):
@@ -254,6 +329,9 @@ def test_readonly_and_permissions_offer_no_change(billing_server, http):
                              and app.screen.contract is not None, "the card")
             for action in ("add_payment", "change_status", "delete_payment"):
                 offered[action] = app.screen.offers(action)
+            offered["assign_tariff"] = app.screen.check_action("tab_action",
+                                                               ("tariffs", "assign"))
+            offered["order"] = app.screen.check_action("tab_action", ("orders", "order"))
             await pilot.press("p")
             await pilot.pause(0.2)
             offered["form_opened"] = isinstance(app.screen, MovementForm)
@@ -263,15 +341,18 @@ def test_readonly_and_permissions_offer_no_change(billing_server, http):
         return run_app(BillingTui(billing_server.url, readonly=readonly), scenario)
 
     admin = offers(False, "admin", ADMIN_PASSWORD)
-    assert all(admin[a] for a in ("new_contract", "add_payment", "change_status"))
+    assert all(admin[a] for a in ("new_contract", "add_payment", "change_status",
+                                  "assign_tariff", "order"))
     readonly = offers(True, "admin", ADMIN_PASSWORD)
     assert not any(readonly[a] for a in ("new_contract", "add_payment", "change_status",
-                                         "delete_payment", "form_opened"))
-    assert "users" in readonly["views"]  # reading stays
+                                         "delete_payment", "form_opened", "assign_tariff",
+                                         "order"))
+    assert {"users", "tasks", "tariffs"} <= set(readonly["views"])  # reading stays
     reader = offers(False, login, "reader-password")
     assert not any(reader[a] for a in ("new_contract", "add_payment", "change_status",
-                                       "form_opened"))
+                                       "form_opened", "assign_tariff", "order"))
     assert "users" not in reader["views"] and "audit" not in reader["views"]
+    assert "tasks" not in reader["views"] and "tariffs" in reader["views"]
 
 
 def test_command_line_jumps_to_views_with_completion(billing_server):
@@ -325,6 +406,67 @@ def test_a_change_elsewhere_shows_on_the_open_card(billing_server, http):
     assert run_app(BillingTui(billing_server.url, events=source), scenario) == "e1"
 
 
+def test_a_payment_through_the_api_shows_on_the_open_card_by_itself(billing_server, http):
+    """Live for real: bgtui follows GET /api/v1/events; nothing is injected."""
+    word = unique("Stream")
+    contract = http.contract(f"{word} Card")
+    neighbour = http.contract(f"{word} Row")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        await wait_until(pilot, lambda: app.live.connected, "the event stream open")
+        await pilot.press(*word.lower())
+        table = app.screen.query_one("#contracts", PagedTable)
+        await wait_until(pilot, lambda: len(table.items) == 2, "both rows")
+        http.pay(neighbour["id"], "15.00")  # a list row refreshes by itself too
+        await wait_until(pilot, lambda: any(c.id == neighbour["id"] and c.balance ==
+                                            Decimal("15.00") for c in table.items),
+                         "the row's new balance", timeout=3)
+        app.screen.open_contract(contract["id"])
+        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
+                         and app.screen.contract is not None, "the card")
+        card = app.screen
+        http.pay(contract["id"], "42.00")  # accounting software, say
+        started = time.monotonic()
+        await wait_until(pilot, lambda: card.contract.balance == Decimal("42.00"),
+                         "the balance updated by itself", timeout=3)
+        took = time.monotonic() - started
+        payments = card.query_one("#payments-table", PagedTable)
+        await wait_until(pilot, lambda: len(payments.items) == 1, "the payment listed")
+        http("POST", f"/api/v1/contracts/{contract['id']}/status",
+             {"status": "suspended", "comment": "another operator"})
+        await wait_until(pilot, lambda: card.contract.status == "suspended",
+                         "another operator's status change", timeout=3)
+        follower = app.live.follower
+        return took, text(card, "#ov-balance"), follower
+
+    took, balance, follower = run_app(BillingTui(billing_server.url), scenario)
+    assert took < 1.0
+    assert balance == "42.00"
+    assert follower.done.called and not follower.connected  # stopped cleanly on exit
+
+
+def test_logout_stops_the_stream_and_asks_to_log_in(billing_server):
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        await wait_until(pilot, lambda: app.live.connected
+                         and getattr(app.focused, "id", None) == "search", "the list, live")
+        await pilot.pause(0.1)
+        follower = app.live.follower
+        await app.run_action("logout")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        stopped = follower.done.called and app.live.follower is None
+        await log_in(pilot)
+        await wait_until(pilot, lambda: app.live.connected
+                         and getattr(app.focused, "id", None) == "search", "live again")
+        await pilot.pause(0.1)
+        return stopped, app.client.token is not None
+
+    assert run_app(BillingTui(billing_server.url), scenario) == (True, True)
+
+
 def test_russian(billing_server, http):
     contract = http.contract(unique("Иванов"))
     http.pay(contract["id"], "1234.50")
@@ -342,6 +484,183 @@ def test_russian(billing_server, http):
 
     label, balance, status = run_app(BillingTui(billing_server.url, lang="ru"), scenario)
     assert (label, balance, status) == ("Войти", "1 234,50", "активен")
+
+
+# --- tariffs, orders, scheduler -------------------------------------------------------
+
+def plans(http, word: str) -> dict:
+    """A fees instance and a services instance, each with a service, and two plans."""
+    fees = http("POST", "/api/v1/modules", {"type": "npay", "title": f"Fees {word}"})
+    fee = http("POST", f"/api/v1/modules/{fees['id']}/services",
+               {"title": "Subscription", "unit": "month"})
+    extras = http("POST", "/api/v1/modules", {"type": "rscm", "title": f"Extras {word}"})
+    visit = http("POST", f"/api/v1/modules/{extras['id']}/services",
+                 {"title": f"Visit {word}", "unit": "visit"})
+    made = {"fees": fees, "fee": fee, "extras": extras, "visit": visit}
+    for name, amount in (("home", "350.00"), ("office", "2500.00")):
+        made[name] = http("POST", "/api/v1/tariffs", {
+            "title": f"{name.title()} {word}", "modules": {
+                str(fees["id"]): {"fees": [{"service_id": fee["id"], "amount": amount}]},
+                str(extras["id"]): {"prices": [{"service_id": visit["id"],
+                                                "price": "500.00"}]}}})
+    return made
+
+
+async def open_card(pilot, contract_id: int):
+    app = pilot.app
+    await log_in(pilot)
+    app.screen.open_contract(contract_id)
+    await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
+                     and app.screen.contract is not None, "the card")
+    return app.screen
+
+
+def choose(screen, selector: str, value) -> bool:
+    """Set a Select once its options have come (raises until then)."""
+    screen.query_one(selector).value = value
+    return True
+
+
+def test_assign_a_tariff_then_drop_a_future_period(billing_server, http):
+    word = unique("Plan")
+    made = plans(http, word)
+    contract = http.contract(unique("Tariffed"), date_from="2025-01-01")
+
+    async def scenario(pilot):
+        app = pilot.app
+        card = await open_card(pilot, contract["id"])
+        today = app.today()
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TariffAssignForm), "the form")
+        form = app.screen
+        await wait_until(pilot, lambda: choose(form, "#in-tariff_id", made["home"]["id"]),
+                         "the plans offered")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the form closed")
+        await wait_until(pilot, lambda: text(card, "#ov-tariff") == made["home"]["title"],
+                         "the plan on the overview")
+        tab = card.query_one(TabbedContent).active
+        # A later plan from a future day, then dropped before it begins.
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TariffAssignForm), "again")
+        form = app.screen
+        await wait_until(pilot, lambda: choose(form, "#in-tariff_id", made["office"]["id"]),
+                         "the plans offered")
+        later = today + dt.timedelta(days=40)
+        form.query_one("#in-from", Input).value = later.isoformat()
+        await pilot.press("ctrl+s")
+        table = card.query_one("#tariffs-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2, "two periods")
+        scheduled = [p.tariff_title for p in card.query_one(TariffsPane).periods]
+        table.focus()
+        table.move_cursor(row=0)  # newest first: the future one
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmForm), "confirmation")
+        await pilot.press("enter")  # Save is focused
+        await wait_until(pilot, lambda: table.row_count == 1, "the future period dropped")
+        return tab, scheduled, text(card, "#ov-tariff")
+
+    tab, scheduled, shown = run_app(BillingTui(billing_server.url), scenario)
+    assert tab == "tariffs"
+    assert scheduled == [made["office"]["title"], made["home"]["title"]]
+    assert shown == made["home"]["title"]
+    periods = http("GET", f"/api/v1/contracts/{contract['id']}/tariffs")["items"]
+    assert [(p["tariff_id"], p["date_to"]) for p in periods] == [(made["home"]["id"], None)]
+
+
+def test_order_a_service_from_the_card(billing_server, http):
+    word = unique("Order")
+    made = plans(http, word)
+    contract = http.contract(unique("Orderer"), date_from="2025-01-01")
+    http.pay(contract["id"], "1000.00")
+    http("POST", f"/api/v1/contracts/{contract['id']}/tariffs",
+         {"tariff_id": made["home"]["id"], "from": "2025-01-01"})
+
+    async def scenario(pilot):
+        app = pilot.app
+        card = await open_card(pilot, contract["id"])
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, OrderForm), "the order form")
+        form = app.screen
+        await wait_until(pilot, lambda: choose(
+            form, "#in-service_id", f"{made['extras']['id']}:{made['visit']['id']}"),
+            "the services offered")
+        form.query_one("#in-quantity", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the form closed")
+        orders = card.query_one("#orders-table", PagedTable)
+        await wait_until(pilot, lambda: len(orders.items) == 1, "the order listed")
+        await wait_until(pilot, lambda: card.contract.balance == Decimal("0.00"), "balance")
+        return orders.items[0]
+
+    order = run_app(BillingTui(billing_server.url), scenario)
+    assert (order.quantity, order.amount, order.service_id) == (2, Decimal("1000.00"),
+                                                                made["visit"]["id"])
+
+
+def test_a_tariff_plans_config_error_shows_under_its_module(billing_server, http):
+    made = plans(http, unique("Bad"))
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        app.open_view("tariffs")
+        await wait_until(pilot, lambda: isinstance(app.screen, TariffPlans)
+                         and app.screen.table.items, "the plans")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, TariffForm)
+                         and app.screen.query(f"#in-m{made['fees']['id']}"), "the editors")
+        form = app.screen
+        form.query_one("#in-title", Input).value = "Broken"
+        form.query_one(f"#in-m{made['fees']['id']}").text = (
+            '{"fees": [{"service_id": %d, "amount": "-5"}]}' % made["fee"]["id"])
+        await pilot.press("ctrl+s")
+        error = f"#error-m{made['fees']['id']}"
+        await wait_until(pilot, lambda: text(form, error), "the server's message")
+        shown = text(form, error)
+        form.query_one(f"#in-m{made['fees']['id']}").text = "{not json"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: text(form, error).startswith("not JSON"), "JSON")
+        return shown
+
+    assert run_app(BillingTui(billing_server.url), scenario) == \
+        "fees.0.amount: must not be negative"
+
+
+def test_run_a_scheduler_task_and_watch_it_finish(billing_server, http):
+    tasks = http("GET", "/api/v1/scheduler/tasks")["items"]
+    check = next(task for task in tasks if task["type"] == "balance.check")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        app.open_view("tasks")
+        await wait_until(pilot, lambda: isinstance(app.screen, SchedulerTasks)
+                         and app.screen.table.items, "the tasks")
+        tasks_screen = app.screen
+        row = next(i for i, task in enumerate(tasks_screen.table.items) if task.id == check["id"])
+        tasks_screen.table.move_cursor(row=row)
+        cron = [str(c) for c in tasks_screen.table.get_row_at(row)][2]
+        await pilot.press("g")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+        run_screen = app.screen
+        await wait_until(pilot, lambda: run_screen.latest is not None
+                         and run_screen.latest.finished, "the run finished", timeout=20)
+        bar = run_screen.query_one(ProgressBar)
+        seen = (run_screen.latest.state, bar.percentage, text(run_screen, "#run-state"))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is tasks_screen, "back")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TaskRuns)
+                         and app.screen.table.items, "its runs")
+        return cron, seen, run_screen.run_id, [r.id for r in app.screen.table.items]
+
+    cron, (state, percentage, shown), run_id, runs = run_app(BillingTui(billing_server.url),
+                                                             scenario)
+    assert cron == check["cron"]
+    assert (state, percentage, shown) == ("done", 1.0, "done")
+    assert runs[0] == run_id
+    assert http("GET", f"/api/v1/scheduler/runs/{run_id}")["state"] == "done"
 
 
 # --- the installed command in a real terminal ------------------------------------------

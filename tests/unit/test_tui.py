@@ -29,7 +29,7 @@ def test_every_key_used_is_in_the_catalogue_in_both_languages():
         text = source.read_text()
         used |= set(re.findall(r'\bt\(\s*"([a-z_]+\.[a-z_.]+)"', text))
         used |= set(re.findall(r'"((?:app|card|contracts|dir|form|help|login|problem|status|'
-                               r'view|col|field|tab|nav)\.[a-z_]+)"', text))
+                               r'view|col|field|tab|nav|run|task)\.[a-z_]+)"', text))
     missing = sorted(k for k in used if k not in i18n.CATALOGUE)
     assert not missing
     assert all(len(texts) == 2 and all(texts) for key, texts in i18n.CATALOGUE.items()
@@ -92,3 +92,49 @@ def test_feed_hands_out_each_event_once_and_resumes_from_the_last_id():
     unsubscribe()
     feed.feed({"id": 4, "type": "x", "contract_id": 1})
     assert len(seen) == 3
+
+
+def test_a_reloaded_paged_table_asks_for_each_page_once_in_order():
+    """Reloading a table scrolled down several pages (a change came) starts again from the
+    first page and goes on in order: no row skipped, none twice (a row key twice is an
+    error that would end the worker)."""
+    from types import SimpleNamespace
+
+    from textual.app import App
+
+    from bgshared.api.views import Page
+    from bgtui.widgets.paged_table import PagedTable
+
+    rows = [SimpleNamespace(id=n) for n in range(1, 101)]
+    asked: list[str | None] = []
+
+    async def load(cursor):
+        asked.append(cursor)
+        await asyncio.sleep(0.01)
+        start = int(cursor or 0)
+        end = start + 20
+        return Page(items=rows[start:end], next_cursor=str(end) if end < len(rows) else None)
+
+    class Host(App):
+        def compose(self):
+            yield PagedTable([("col.id", 5)], id="t")
+
+    async def run():
+        app = Host()
+        async with app.run_test(size=(40, 12)) as pilot:
+            table = app.query_one(PagedTable)
+            table.set_source(load, lambda item: [str(item.id)])
+            for _ in range(3):  # down to the third page
+                await pilot.pause(0.1)
+                table.move_cursor(row=table.row_count - 1)
+            await pilot.pause(0.2)
+            before = [item.id for item in table.items]
+            asked.clear()
+            table.reload(keep_cursor=True)
+            await pilot.pause(0.3)
+            return before, [item.id for item in table.items], asked, table.row_count
+
+    before, after, asked_again, shown = asyncio.run(run())
+    assert len(before) >= 60
+    assert after == list(range(1, len(after) + 1)) and shown == len(after)
+    assert asked_again[0] is None and len(asked_again) == len(set(asked_again))
