@@ -135,7 +135,7 @@ def test_a_subscribers_visit(billing_server, contract, browser):
     steps.shot("overview")
 
     steps.click(browser.find_element(By.LINK_TEXT, "Звонки"))
-    assert "Данные пока не поступают" in steps.text("#report-empty")
+    assert steps.text("#report-empty") == "За эти даты записей нет"
     steps.shot("calls")
 
     steps.click(browser.find_element(By.LINK_TEXT, "Мои данные"))
