@@ -14,11 +14,13 @@ from typing import Any, Awaitable, Callable
 
 from klein import Klein
 from pydantic import BaseModel, ValidationError
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, MapAdapter
+from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
+from bgserver.api.clients import client_host
 from bgserver.api.errors import ApiError, error_body
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import BillingError, Invalid
@@ -64,7 +66,8 @@ class Call:
 
     @property
     def address(self) -> str:
-        return getattr(self.request.getClientAddress(), "host", None) or "unknown"
+        """The client's address, behind trusted proxies the one they forwarded."""
+        return client_host(self.request) or "unknown"
 
     def query(self, name: str) -> str | None:
         values = self.request.args.get(name.encode())
@@ -82,6 +85,27 @@ class Call:
     def header(self, name: str) -> str | None:
         value = self.request.getHeader(name)
         return value if value is None or isinstance(value, str) else value.decode()
+
+
+def _not_cancelled(request, work: Deferred) -> Deferred:
+    """Klein cancels a request's work when its client hangs up. What it asked for is done
+    all the same (a payment is booked whether or not anyone reads the answer), so the work
+    goes on to its end, and its access log line is written then."""
+    answer: Deferred = Deferred()
+
+    def settle(result):
+        if not answer.called:
+            (answer.errback if isinstance(result, Failure) else answer.callback)(result)
+            return None
+        done = getattr(request, "answered_after_hang_up", None)
+        if done is not None:
+            done()
+        if isinstance(result, Failure) and not result.check(CancelledError):
+            log.failure("error in the work of a request whose client hung up", result)
+        return None
+
+    work.addBoth(settle)
+    return answer
 
 
 def bearer_token(request) -> str | None:
@@ -142,7 +166,9 @@ class RememberingMap(Map):
     remember = 10_000
 
     def __init__(self) -> None:
-        super().__init__()
+        # no redirect of ``//x`` to the merged path: werkzeug would build its address from
+        # the client's Host header, and ``//evil.example/`` is another host to a browser
+        super().__init__(merge_slashes=False)
         self.matches: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 
     def bind(self, server_name, script_name=None, subdomain=None, url_scheme="http",
@@ -172,7 +198,7 @@ class Api:
         self.app = _Klein()
         self.routes: list[Route] = []
         self._authenticate = authenticate
-        self.app.handle_errors(NotFound)(self._not_found)
+        self.app.handle_errors(NotFound, RequestRedirect)(self._not_found)
         self.app.handle_errors(MethodNotAllowed)(self._method_not_allowed)
 
     def route(self, method: str, path: str, permission: str, summary: str,
@@ -185,8 +211,9 @@ class Api:
             route = Route(method, path, permission, summary, body, handler, query or {})
             self.routes.append(route)
 
-            async def endpoint(request, **params):
-                return await self._serve(route, request, params)
+            def endpoint(request, **params):
+                return _not_cancelled(request, ensureDeferred(
+                    self._serve(route, request, params)))
 
             self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
             return handler
@@ -196,8 +223,8 @@ class Api:
         try:
             caller = None
             if route.permission != PUBLIC:
-                address = getattr(request.getClientAddress(), "host", None)
-                caller = await self._authenticate(bearer_token(request), address)
+                caller = await self._authenticate(bearer_token(request),
+                                                  client_host(request))
                 if route.permission != AUTHENTICATED and not caller.can(route.permission):
                     raise ApiError(403, codes.FORBIDDEN, f"needs the permission "
                                    f"{route.permission}", {"permission": route.permission})
@@ -216,7 +243,7 @@ class Api:
         except DatabaseUnavailable as error:
             return self._error(request, 503, codes.UNAVAILABLE, error.answer)
         except CancelledError:
-            raise  # the client hung up; what it asked for may still be done
+            raise
         except Exception:
             log.failure("unhandled error in {method} {path}", method=route.method,
                         path=route.path)

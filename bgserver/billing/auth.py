@@ -23,6 +23,7 @@ from bgserver.billing.passwords import DUMMY_HASH, verify_password
 from bgserver.billing.recent import Recent
 from bgserver.config import AuthSettings
 from bgserver.events.outbox import emit
+from bgserver.logs import shown
 from bgserver.storage import access as store
 
 log = Logger()
@@ -117,7 +118,8 @@ class AuthService:
             "login_check", check, readonly=True)
         if (by_login >= self.settings.max_failures_per_login
                 or by_address >= self.settings.max_failures_per_address):
-            log.warn("login throttled for {login} from {address}", login=login, address=address)
+            log.warn("login throttled for {login} from {address}", login=shown(login),
+                     address=address)
             raise TooManyAttempts("too many failed logins; try again later",
                                   int(self.settings.throttle_minutes * 60))
         # argon2 is slow on purpose: off the reactor, and as slow for an unknown login
@@ -134,7 +136,7 @@ class AuthService:
 
         await self.database.run("login_finish", finish)
         log.info("login {result} for {login} from {address}",
-                 result="succeeded" if ok else "failed", login=login, address=address)
+                 result="succeeded" if ok else "failed", login=shown(login), address=address)
         if not ok:
             raise Unauthenticated("wrong login or password")
         return Session(token, expires_at)

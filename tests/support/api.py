@@ -34,8 +34,8 @@ class ApiHarness:
                                           self.settings)
         self.api = build_api(self.services)
         self.access_log = AccessLog(reactor, io.StringIO())
-        self.site = BillingSite(self.api.resource(), reactor, self.access_log,
-                                self.settings.server.max_body_bytes)
+        self.site = BillingSite.from_settings(self.api.resource(), reactor, self.access_log,
+                                              self.settings.server)
         self.port = reactor.listenTCP(0, self.site, interface="127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port.getHost().port}"
         self.pool = HTTPConnectionPool(reactor, persistent=True)
