@@ -88,9 +88,9 @@ class Call:
 
 
 def _not_cancelled(request, work: Deferred) -> Deferred:
-    """Klein cancels a request's work when its client hangs up. What it asked for is done
-    all the same (a payment is booked whether or not anyone reads the answer), so the work
-    goes on to its end, and its access log line is written then."""
+    """Klein cancels a request's work when its client hangs up. What a change asked for is
+    done all the same (a payment is booked whether or not anyone reads the answer), so the
+    work goes on to its end, and its access log line is written then."""
     answer: Deferred = Deferred()
 
     def settle(result):
@@ -212,8 +212,10 @@ class Api:
             self.routes.append(route)
 
             def endpoint(request, **params):
-                return _not_cancelled(request, ensureDeferred(
-                    self._serve(route, request, params)))
+                work = ensureDeferred(self._serve(route, request, params))
+                if route.method == "GET":
+                    return work  # a read (or a stream) ends when its client goes
+                return _not_cancelled(request, work)
 
             self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
             return handler

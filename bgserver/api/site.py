@@ -17,7 +17,8 @@ from bgserver.api.errors import error_body
 from bgshared.api import errors as codes
 
 #: Reason phrases Twisted does not know.
-REASONS = {408: b"Request Timeout", 422: b"Unprocessable Entity", 429: b"Too Many Requests"}
+REASONS = {408: b"Request Timeout", 422: b"Unprocessable Entity", 429: b"Too Many Requests",
+           499: b"Client Closed Request"}
 
 #: After refusing a body, what the client still sends is read and dropped for at most
 #: this long, seconds, so that it reads the answer instead of a reset connection.
@@ -119,6 +120,10 @@ class BillingRequest(Request):
         content, self.content = self.content, None
         super().connectionLost(reason)
         self.content = content
+        if self.method == b"GET" and not self.finished:
+            # a read is cancelled with its client: its line now, as nginx logs it
+            self.setResponseCode(499)
+            self.answered_after_hang_up()
 
     def answered_after_hang_up(self) -> None:
         """The work of a request whose client went away is done: its line is logged all the

@@ -252,3 +252,21 @@ async def test_what_a_client_sends_cannot_end_an_access_log_line(harness):
     assert len(text.splitlines()) == 1
     (line,) = access_lines(harness)
     assert line["path"] == forged.decode() and line["status"] == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_read_whose_client_hung_up_is_logged_as_499(harness):
+    token = await harness.admin()
+    harness.services.auth.cache.clear()  # so that the request waits for the database
+    hangs_up = await endpoints.connectProtocol(
+        endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", harness.port.getHost().port),
+        Protocol())
+    hangs_up.transport.write(f"GET /api/v1/contracts HTTP/1.1\r\nHost: x\r\n"
+                             f"Authorization: Bearer {token}\r\n\r\n".encode())
+    hangs_up.transport.loseConnection()
+
+    def read():
+        return [line for line in access_lines(harness) if line["path"] == "/api/v1/contracts"]
+    await wait_until(read)
+    (line,) = read()
+    assert (line["status"], line["hung_up"]) == (499, True)
