@@ -7,6 +7,7 @@ stops start-up with a :class:`ConfigError` naming the key, never a traceback dee
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from decimal import Decimal
@@ -65,8 +66,33 @@ class ServerSettings(_Section):
     listen: str = "tcp:8080:interface=127.0.0.1"
     #: Requests with a larger body are refused with 413.
     max_body_bytes: int = Field(1_048_576, ge=1024)
-    #: One JSON line per request: ``-`` standard output, or a file appended to.
+    #: One JSON line per request: ``-`` standard output, or a file appended to (opened
+    #: again on SIGHUP, for logrotate).
     access_log: str = "-"
+    #: Load balancers (addresses or networks) whose ``X-Forwarded-For`` names the client;
+    #: from anyone else the header is ignored. A string lists them separated by commas.
+    trusted_proxies: list[str] = []
+    #: A client has this long to send a request line and its headers, seconds (slowloris).
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    #: Open connections at most from one address (0: no cap); trusted proxies have none.
+    max_connections_per_address: int = Field(64, ge=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {text!r}") from None
+        return value
 
 
 class EventsSettings(_Section):

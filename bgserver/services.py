@@ -31,6 +31,7 @@ from bgserver.events.stomp import StompBus
 from bgserver.loader.core import Loader
 from bgserver.loader.service import LoaderService
 from bgserver.modules import ModuleRegistry
+from bgserver.logs import ReopenOnHangup
 from bgserver.scheduler.service import SchedulerService
 from bgserver.scheduler.tasks import TaskContext
 from bgserver.storage import migrate
@@ -60,6 +61,8 @@ class Core:
     bus: EventBus
     process: str
     holder: str
+    #: Reopens the log files on SIGHUP; a part with a log file of its own adds it.
+    logs: ReopenOnHangup | None = None
 
     @property
     def task_context(self) -> TaskContext:
@@ -125,8 +128,10 @@ def build_core(settings: Settings, process: str, reactor: Any = None) -> tuple[C
     clock = BillingClock(reactor, settings.billing.zone)
     bus = make_bus(settings, reactor, process)
     holder = f"{process}@{socket.gethostname()}:{os.getpid()}"
-    core = Core(settings, reactor, clock, database, bus, process, holder)
+    core = Core(settings, reactor, clock, database, bus, process, holder,
+                ReopenOnHangup(reactor))
     top = MultiService()
+    core.logs.setServiceParent(top)
     database.setServiceParent(top)
     bus.setServiceParent(top)
     OutboxRelay(database, bus, clock, holder, settings.events.relay_interval,
@@ -169,8 +174,9 @@ def add_server(core: Core, parent: MultiService) -> None:
         raise StartupError(f"server.access_log: cannot write {exc.filename}: "
                            f"{exc.strerror}") from None
     access_log.setServiceParent(parent)  # added first, stopped last: flushes after http
-    site = BillingSite(resource, core.reactor, access_log,
-                       core.settings.server.max_body_bytes)
+    if core.logs is not None:
+        core.logs.add(access_log.reopen)
+    site = BillingSite.from_settings(resource, core.reactor, access_log, core.settings.server)
     http = strports.service(core.settings.server.listen, site, reactor=core.reactor)
     http.setName("http")
     http.setServiceParent(parent)

@@ -15,11 +15,13 @@ from typing import Any, Awaitable, Callable
 
 from klein import Klein
 from pydantic import BaseModel, ValidationError
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import IntegerConverter, Map, MapAdapter
+from werkzeug.routing import IntegerConverter, Map, MapAdapter, RequestRedirect
 
+from bgserver.api.clients import client_host
 from bgserver.api.errors import ApiError, error_body
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import BillingError, Invalid, field_errors
@@ -74,7 +76,8 @@ class Call:
 
     @property
     def address(self) -> str:
-        return getattr(self.request.getClientAddress(), "host", None) or "unknown"
+        """The client's address, behind trusted proxies the one they forwarded."""
+        return client_host(self.request) or "unknown"
 
     def query(self, name: str) -> str | None:
         values = self.request.args.get(name.encode())
@@ -138,6 +141,27 @@ class Id(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def _not_cancelled(request, work: Deferred) -> Deferred:
+    """Klein cancels a request's work when its client hangs up. What a change asked for is
+    done all the same (a payment is booked whether or not anyone reads the answer), so the
+    work goes on to its end, and its access log line is written then."""
+    answer: Deferred = Deferred()
+
+    def settle(result):
+        if not answer.called:
+            (answer.errback if isinstance(result, Failure) else answer.callback)(result)
+            return None
+        done = getattr(request, "answered_after_hang_up", None)
+        if done is not None:
+            done()
+        if isinstance(result, Failure) and not result.check(CancelledError):
+            log.failure("error in the work of a request whose client hung up", result)
+        return None
+
+    work.addBoth(settle)
+    return answer
+
+
 def bearer_token(request) -> str | None:
     header = request.getHeader(b"authorization")
     if not header:
@@ -198,7 +222,9 @@ class RememberingMap(Map):
     remember = 10_000
 
     def __init__(self) -> None:
-        super().__init__()
+        # no redirect of ``//x`` to the merged path: werkzeug would build its address from
+        # the client's Host header, and ``//evil.example/`` is another host to a browser
+        super().__init__(merge_slashes=False)
         self.converters["int"] = Id
         self.matches: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 
@@ -229,7 +255,7 @@ class Api:
         self.app = _Klein()
         self.routes: list[Route] = []
         self._authenticate = authenticate
-        self.app.handle_errors(NotFound)(self._not_found)
+        self.app.handle_errors(NotFound, RequestRedirect)(self._not_found)
         self.app.handle_errors(MethodNotAllowed)(self._method_not_allowed)
 
     def route(self, method: str, path: str, permission: str, summary: str,
@@ -242,8 +268,11 @@ class Api:
             route = Route(method, path, permission, summary, body, handler, query or {})
             self.routes.append(route)
 
-            async def endpoint(request, **params):
-                return await self._serve(route, request, params)
+            def endpoint(request, **params):
+                work = ensureDeferred(self._serve(route, request, params))
+                if route.method == "GET":
+                    return work  # a read (or a stream) ends when its client goes
+                return _not_cancelled(request, work)
 
             self.app.route(path, methods=[method], endpoint=f"{method} {path}")(endpoint)
             return handler
@@ -253,8 +282,8 @@ class Api:
         try:
             caller = None
             if route.permission != PUBLIC:
-                address = getattr(request.getClientAddress(), "host", None)
-                caller = await self._authenticate(bearer_token(request), address)
+                caller = await self._authenticate(bearer_token(request),
+                                                  client_host(request))
                 if route.permission != AUTHENTICATED and not caller.can(route.permission):
                     raise ApiError(403, codes.FORBIDDEN, f"needs the permission "
                                    f"{route.permission}", {"permission": route.permission})
@@ -273,7 +302,7 @@ class Api:
         except DatabaseUnavailable as error:
             return self._error(request, 503, codes.UNAVAILABLE, error.answer)
         except CancelledError:
-            raise  # the client hung up; what it asked for may still be done
+            raise
         except Exception:
             log.failure("unhandled error in {method} {path}", method=route.method,
                         path=route.path)

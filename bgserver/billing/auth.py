@@ -24,6 +24,7 @@ from bgserver.billing.passwords import DUMMY_HASH, verify_password
 from bgserver.billing.recent import Recent
 from bgserver.config import AuthSettings
 from bgserver.events.outbox import emit
+from bgserver.logs import shown
 from bgserver.storage import access as store
 
 log = Logger()
@@ -149,7 +150,7 @@ class LoginAttempts:
             if attempt_id is not None:
                 break
             if not self._checking.get(key):
-                log.warn("login throttled for {login} from {address}", login=login,
+                log.warn("login throttled for {login} from {address}", login=shown(login),
                          address=address)
                 raise TooManyAttempts("too many failed logins; try again later",
                                       int(self.settings.throttle_minutes * 60))
@@ -215,7 +216,8 @@ class AuthService:
                 verify_password, account.password_hash if account else DUMMY_HASH, password)
             ok = ok and account is not None and account.status == "active"
             log.info("login {result} for {login} from {address}",
-                     result="succeeded" if ok else "failed", login=login, address=address)
+                     result="succeeded" if ok else "failed", login=shown(login),
+                     address=address)
             if not ok:
                 raise Unauthenticated("wrong login or password")
 

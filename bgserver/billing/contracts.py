@@ -10,7 +10,7 @@ from bgserver.billing import audit, ledger, statuses, visibility
 from bgserver.billing.access import Caller
 from bgserver.billing.errors import Conflict, Forbidden, Invalid
 from bgserver.billing.paging import page, page_size
-from bgserver.billing.passwords import hash_password
+from bgserver.billing.passwords import check_new_password, hash_password
 from bgserver.billing.recent import Recent
 from bgserver.config import ContractSettings
 from bgserver.events import Event
@@ -122,6 +122,9 @@ class ContractService:
 
     async def create(self, caller: Caller, body: ContractCreate) -> dict[str, Any]:
         groups = self._groups_for(caller, body.groups)
+        if body.cabinet_password is not None:
+            # the cabinet's login is the contract's number
+            check_new_password(body.cabinet_password, body.number, field="cabinet_password")
         password_hash = (await threads.deferToThread(hash_password, body.cabinet_password)
                          if body.cabinet_password else None)
         now = self.clock.now()
@@ -136,6 +139,8 @@ class ContractService:
             if body.number is not None and store.number_taken(conn, body.number):
                 raise Conflict(f"contract number {body.number} is taken")
             number = body.number or self._generate_number(conn)
+            if body.cabinet_password is not None:
+                check_new_password(body.cabinet_password, number, field="cabinet_password")
             contract_id = store.insert_contract(conn, {
                 "number": number, "title": body.title, "person_type": body.person_type,
                 "mode": body.mode, "limit": body.limit, "date_from": date_from,
@@ -158,12 +163,15 @@ class ContractService:
         groups = self._groups_for(caller, changes.pop("groups")) if "groups" in changes else None
         password = changes.pop("cabinet_password", None)
         if password is not None:
+            check_new_password(password, field="cabinet_password")
             changes["cabinet_password_hash"] = await threads.deferToThread(hash_password,
                                                                           password)
         now = self.clock.now()
 
         def change(conn):
             before = visibility.card(caller, store.get_contract(conn, contract_id, lock=True))
+            if password is not None:
+                check_new_password(password, before["number"], field="cabinet_password")
             if "date_to" in changes and changes["date_to"] is not None \
                     and changes["date_to"] < before["date_from"]:
                 raise Invalid("date_to is before date_from")

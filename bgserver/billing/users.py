@@ -11,7 +11,7 @@ from bgserver.billing import audit
 from bgserver.billing.access import Caller
 from bgserver.billing.auth import API_KEY_PREFIX, new_token, revoked
 from bgserver.billing.errors import Conflict, Invalid, NotFound
-from bgserver.billing.passwords import hash_password
+from bgserver.billing.passwords import check_new_password, hash_password
 from bgserver.storage import access as store
 from bgshared.api.models import ApiKeyCreate, RoleCreate, RolePatch, UserCreate, UserPatch
 from bgshared.api.permissions import PERMISSIONS
@@ -57,6 +57,7 @@ class UserService:
         return user
 
     async def create_user(self, caller: Caller, body: UserCreate) -> dict[str, Any]:
+        check_new_password(body.password, body.login)
         password_hash = await threads.deferToThread(hash_password, body.password)
         now = self.clock.now()
 
@@ -81,6 +82,8 @@ class UserService:
 
     async def update_user(self, caller: Caller, operator_id: int,
                           body: UserPatch) -> dict[str, Any]:
+        if body.password is not None:
+            check_new_password(body.password, (await self.get_user(operator_id))["login"])
         password_hash = (await threads.deferToThread(hash_password, body.password)
                          if body.password else None)
         now = self.clock.now()

@@ -33,6 +33,9 @@ operator = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("login"),
 )
+#: Logins are unique regardless of case: on SQLite the migration makes this index compare
+#: with NOCASE; MySQL/MariaDB's utf8mb4 collations compare without case anyway.
+Index("uq_operator_login_nocase", operator.c.login, unique=True)
 
 # Events committed with the change that caused them; the relay publishes them afterwards.
 outbox = Table(

@@ -10,12 +10,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      field_validator)
+                      StringConstraints, field_validator)
 
 from bgshared import wire
 from bgshared.money import MoneyError, parse
 
 LOGIN_PATTERN = r"^[A-Za-z0-9._@-]{1,64}$"
+#: The shortest password that may be set (an operator's or a contract's cabinet one).
+MIN_PASSWORD_LENGTH = 8
+
+#: A password as typed: spaces around it are part of it, never stripped.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=1024)]
 
 
 #: Every date in a request: within the days the billing deals in (``wire.day``).
@@ -54,13 +59,13 @@ Rate = Annotated[Decimal, BeforeValidator(_rate), AfterValidator(_not_negative)]
 
 class LoginRequest(Body):
     login: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    password: Password = Field(min_length=1)
 
 
 class UserCreate(Body):
     login: str = Field(pattern=LOGIN_PATTERN)
     name: str = Field("", max_length=200)
-    password: str = Field(min_length=8, max_length=1024)
+    password: Password = Field(min_length=MIN_PASSWORD_LENGTH)
     roles: list[str] = []
     #: Contract groups the operator may see; empty: all.
     groups: list[int] = []
@@ -68,7 +73,7 @@ class UserCreate(Body):
 
 class UserPatch(Body):
     name: str | None = Field(None, max_length=200)
-    password: str | None = Field(None, min_length=8, max_length=1024)
+    password: Password | None = Field(None, min_length=MIN_PASSWORD_LENGTH)
     status: Literal["active", "disabled"] | None = None
     roles: list[str] | None = None
     groups: list[int] | None = None
@@ -102,7 +107,7 @@ class ContractCreate(Body):
     date_from: Day | None = None
     date_to: Day | None = None
     comment: str = Field("", max_length=4000)
-    cabinet_password: str | None = Field(None, min_length=6, max_length=1024)
+    cabinet_password: Password | None = Field(None, min_length=MIN_PASSWORD_LENGTH)
 
     _limit = field_validator("limit", mode="before")(_money)
 
@@ -115,7 +120,7 @@ class ContractPatch(Body):
     groups: list[int] | None = None
     date_to: Day | None = None
     comment: str | None = Field(None, max_length=4000)
-    cabinet_password: str | None = Field(None, min_length=6, max_length=1024)
+    cabinet_password: Password | None = Field(None, min_length=MIN_PASSWORD_LENGTH)
 
     @field_validator("limit", mode="before")
     @classmethod

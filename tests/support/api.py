@@ -35,8 +35,8 @@ class ApiHarness:
                                           self.settings, module_registry())
         self.api = build_api(self.services)
         self.access_log = AccessLog(reactor, io.StringIO())
-        self.site = BillingSite(http_resource(self.services, self.api), reactor, self.access_log,
-                                self.settings.server.max_body_bytes)
+        self.site = BillingSite.from_settings(http_resource(self.services, self.api), reactor,
+                                              self.access_log, self.settings.server)
         self.port = reactor.listenTCP(0, self.site, interface="127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port.getHost().port}"
         self.pool = HTTPConnectionPool(reactor, persistent=True)

@@ -33,8 +33,11 @@ def base_env(**settings: str) -> dict[str, str]:
 
 
 class BillingProcess:
-    def __init__(self, plugin: str, env: dict[str, str], cwd: Path):
+    def __init__(self, plugin: str, env: dict[str, str], cwd: Path,
+                 twistd: list[str] | None = None):
         self.plugin = plugin
+        #: The twistd to run: this interpreter's by default, an installed one's if given.
+        self.twistd = twistd or TWISTD
         self.env = env
         self.cwd = Path(cwd)
         self.log_path = self.cwd / f"{plugin}.log"
@@ -44,7 +47,7 @@ class BillingProcess:
         self.cwd.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [*TWISTD, "--nodaemon", "--pidfile=", self.plugin], env=self.env, cwd=self.cwd,
+            [*self.twistd, "--nodaemon", "--pidfile=", self.plugin], env=self.env, cwd=self.cwd,
             stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
