@@ -29,6 +29,8 @@ from bgtui.i18n import money
 from bgtui.screens.contract import ContractScreen, TariffsPane
 from bgtui.screens.contracts import ContractsScreen
 from bgtui.screens.forms import ConfirmForm, MovementForm, StatusForm, TariffAssignForm
+from bgtui.screens.accounts import AccountForm, EndAccountForm
+from bgtui.screens.forms import CabinetPasswordForm
 from bgtui.screens.rscm import OrderForm
 from bgtui.screens.scheduler import RunScreen, SchedulerTasks, TaskRuns
 from bgtui.screens.tariffs import TariffForm, TariffPlans
@@ -661,6 +663,196 @@ def test_run_a_scheduler_task_and_watch_it_finish(billing_server, http):
     assert (state, percentage, shown) == ("done", 1.0, "done")
     assert runs[0] == run_id
     assert http("GET", f"/api/v1/scheduler/runs/{run_id}")["state"] == "done"
+
+
+# --- accounts, usage records, the cabinet password, the loader ------------------------
+
+MB = 1_048_576
+
+
+def detail_record(status: str, when: str, session: str, user: str, seconds: int = 0,
+                  down: int = 0, up: int = 0) -> str:
+    """One FreeRADIUS detail record (times in UTC)."""
+    moment = dt.datetime.fromisoformat(when).replace(tzinfo=dt.timezone.utc)
+    return "\n".join([
+        moment.strftime("%a %b %d %H:%M:%S %Y"), f"\tAcct-Status-Type = {status}",
+        "\tNAS-IP-Address = 10.0.0.1", f"\tEvent-Timestamp = {int(moment.timestamp())}",
+        f'\tUser-Name = "{user}"', f'\tAcct-Session-Id = "{session}"',
+        f"\tAcct-Session-Time = {seconds}", f"\tAcct-Output-Octets = {down}",
+        "\tAcct-Output-Gigawords = 0", f"\tAcct-Input-Octets = {up}",
+        "\tAcct-Input-Gigawords = 0"]) + "\n\n"
+
+
+def cdr(src: str, dst: str, start: str, billsec: int, disposition: str = "ANSWERED") -> str:
+    """One Asterisk Master.csv line (local times of the source's zone)."""
+    begin = dt.datetime.fromisoformat(start)
+    end = begin + dt.timedelta(seconds=billsec + 5)
+    return (f'"","{src}","{dst}","from-internal","{src}","SIP/{src}-1","SIP/trunk-2","Dial",'
+            f'"SIP/trunk/{dst}","{begin:%Y-%m-%d %H:%M:%S}","{begin:%Y-%m-%d %H:%M:%S}",'
+            f'"{end:%Y-%m-%d %H:%M:%S}",{billsec + 5},{billsec},"{disposition}",'
+            f'"DOCUMENTATION","{uuid.uuid4().hex}",""\n')
+
+
+def usage_contract(http, word: str, kind: str, login: str, config: dict) -> dict:
+    """An instance of ``kind`` with a service, a plan, a contract on it holding ``login``
+    since 2026-01-01."""
+    module = http("POST", "/api/v1/modules", {"type": kind, "title": f"{kind} {word}"})
+    service = http("POST", f"/api/v1/modules/{module['id']}/services",
+                   {"title": f"Usage {word}", "unit": "unit"})
+    if kind == "voice":
+        config = {**config, "service_id": service["id"]}
+    else:
+        config = {"services": [{**s, "service_id": service["id"]} for s in config["services"]]}
+    plan = http("POST", "/api/v1/tariffs", {"title": f"{kind} plan {word}",
+                                            "modules": {str(module["id"]): config}})
+    contract = http.contract(unique(kind.title()), date_from="2026-01-01")
+    http("POST", f"/api/v1/contracts/{contract['id']}/tariffs",
+         {"tariff_id": plan["id"], "from": "2026-01-01"})
+    http("POST", f"/api/v1/contracts/{contract['id']}/accounts",
+         {"module_id": module["id"], "login": login, "from": "2026-01-01"})
+    return {"module": module, "contract": contract}
+
+
+def drop_file(billing_server, source: dict, name: str, text: str) -> None:
+    """A file into the source's spool directory, old enough for the loader to take."""
+    spool = Path(source["spool"])
+    directory = spool if spool.is_absolute() else billing_server.base / spool
+    directory.mkdir(parents=True, exist_ok=True)
+    hidden = directory / f".{name}"
+    hidden.write_text(text)
+    past = time.time() - 3600
+    os.utime(hidden, (past, past))
+    hidden.rename(directory / name)
+
+
+def wait_loaded(http, name: str, timeout: float = 40.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = http("GET", "/api/v1/loader/files?limit=500")["items"]
+        done = [f for f in files if f["name"] == name and f["state"] == "done"]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{name} not loaded in {timeout}s")
+
+
+def test_add_an_inet_login_then_end_it_from_the_accounts_tab(billing_server, http):
+    word = unique("Acc")
+    inet = http("POST", "/api/v1/modules", {"type": "inet", "title": f"Internet {word}"})
+    contract = http.contract(unique("Holder"))
+    login = f"user-{word}".lower()
+
+    async def scenario(pilot):
+        app = pilot.app
+        card = await open_card(pilot, contract["id"])
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountForm), "the form")
+        form = app.screen
+        await wait_until(pilot, lambda: choose(form, "#in-module_id", inet["id"]),
+                         "the instances offered")
+        form.query_one("#in-login", Input).value = login
+        form.query_one("#in-password", Input).value = "radius-secret"
+        form.query_one("#in-ip", Input).value = "10.1.2.3"
+        form.query_one("#in-mac", Input).value = "00-11-22-AA-BB-CC"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the form closed")
+        tab = card.query_one(TabbedContent).active
+        table = card.query_one("#accounts-table", PagedTable)
+        await wait_until(pilot, lambda: len(table.items) == 1, "the login listed")
+        cells = [str(c) for c in table.get_row_at(0)]
+        table.focus()
+        await pilot.press("z")
+        await wait_until(pilot, lambda: isinstance(app.screen, EndAccountForm), "end form")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the end form closed")
+        await wait_until(pilot, lambda: table.items and table.items[0].date_to is not None,
+                         "the login ended")
+        return tab, cells, app.today()
+
+    tab, cells, today = run_app(BillingTui(billing_server.url), scenario, size=(100, 30))
+    assert tab == "accounts"
+    assert cells[0] == inet["title"] and cells[1] == login
+    assert cells[4] == "10.1.2.3 00:11:22:aa:bb:cc"
+    accounts = http("GET", f"/api/v1/contracts/{contract['id']}/accounts")["items"]
+    assert [(a["login"], a["password"], a["date_to"]) for a in accounts] == [
+        (login, "radius-secret", today.isoformat())]
+
+
+def test_sessions_and_calls_tabs_list_what_the_loader_stored(billing_server, http):
+    word = unique("Use")
+    login, number = f"s-{word}".lower(), "7" + str(uuid.uuid4().int)[:9]
+    internet = usage_contract(http, word, "inet", login, {"services": [
+        {"price_mb_down": "0.10", "price_mb_up": "0", "price_hour": "0", "included_mb": 0}]})
+    phone = usage_contract(http, word, "voice", number, {
+        "connect_fee": "0", "increment": "60/60",
+        "prefixes": [{"prefix": "7495", "price_min": "1.20"}]})
+    sources = [http("POST", "/api/v1/loader/sources", {
+        "name": f"{kind}-{word}", "format": fmt, "module_id": made["module"]["id"],
+        "time_zone": "UTC"}) for kind, fmt, made in (
+        ("inet", "freeradius-detail", internet), ("voice", "asterisk-csv", phone))]
+    drop_file(billing_server, sources[0], f"detail-{word}", "".join([
+        detail_record("Start", "2026-01-14T10:00:00", f"x{word}", login),
+        detail_record("Stop", "2026-01-14T11:00:00", f"x{word}", login, seconds=3600,
+                      down=150 * MB, up=10 * MB)]))
+    drop_file(billing_server, sources[1], f"cdr-{word}.csv",
+              cdr(number, "74951234567", "2026-01-14 10:00:00", 61)
+              + cdr(number, "74957654321", "2026-01-14 11:00:00", 0, "NO ANSWER"))
+    wait_loaded(http, f"detail-{word}")
+    wait_loaded(http, f"cdr-{word}.csv")
+
+    async def listed(pilot, contract_id: int, tab: str, rows: int):
+        card = await open_card(pilot, contract_id)
+        card.query_one(TabbedContent).active = tab
+        table = card.query_one(f"#{tab}-table", PagedTable)
+        await wait_until(pilot, lambda: len(table.items) == rows, f"the {tab}")
+        return [[str(c) for c in table.get_row_at(i)] for i in range(rows)]
+
+    async def sessions(pilot):
+        return await listed(pilot, internet["contract"]["id"], "sessions", 1)
+
+    async def calls(pilot):
+        return await listed(pilot, phone["contract"]["id"], "calls", 2)
+
+    size = (120, 30)
+    [session] = run_app(BillingTui(billing_server.url, zone=dt.timezone.utc), sessions, size)
+    answered, missed = run_app(BillingTui(billing_server.url, zone=dt.timezone.utc), calls,
+                               size)
+    # 150 MiB down at 0.10 a MiB
+    assert session == ["2026-01-14 10:00", login, "1:00:00", "150.00", "10.00", "15.00"]
+    # 61 s billed as 120 s at 1.20 a minute; a call not answered costs nothing
+    assert answered == ["2026-01-14 10:00", number, "74951234567", "ANSWERED", "1:01", "2:00",
+                        "2.40"]
+    assert missed[3:] == ["NO ANSWER", "0:00", "0:00", "0.00"]
+
+
+def test_set_the_cabinet_password_from_the_card(billing_server, http):
+    contract = http.contract(unique("Cabinet"))
+
+    async def scenario(pilot):
+        app = pilot.app
+        card = await open_card(pilot, contract["id"])
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, CabinetPasswordForm), "form")
+        form = app.screen
+        masked = form.query_one("#in-cabinet_password", Input).password
+        for field in ("cabinet_password", "again"):
+            form.query_one(f"#in-{field}", Input).value = "short"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: text(form, "#error-cabinet_password"),
+                         "the server's message")
+        refused = text(form, "#error-cabinet_password")
+        for field in ("cabinet_password", "again"):
+            form.query_one(f"#in-{field}", Input).value = "long-enough-1"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the form closed")
+        return masked, refused
+
+    masked, refused = run_app(BillingTui(billing_server.url), scenario)
+    assert masked
+    assert "6" in refused  # at least 6 characters
+    changes = http("GET", f"/api/v1/audit?contract_id={contract['id']}"
+                          "&action=contract.update")["items"]
+    assert [c["after"].get("cabinet_password") for c in changes] == ["***"]  # masked
 
 
 # --- the installed command in a real terminal ------------------------------------------
