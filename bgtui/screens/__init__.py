@@ -3,4 +3,4 @@
 Importing this package registers every view (see ``bgtui.views``)."""
 
 from bgtui.screens import (accounts, admin, audit, contracts, directories, inet,  # noqa: F401
-                           modules, rscm, scheduler, status, tariffs, voice)
+                           loader, modules, rscm, scheduler, status, tariffs, voice)

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, ProgressBar, TabbedContent
+from textual.widgets import DataTable, Input, ProgressBar, Select, TabbedContent
 from twisted.internet.defer import Deferred
 
 from bgtui.app import BillingTui
@@ -30,7 +30,8 @@ from bgtui.screens.contract import ContractScreen, TariffsPane
 from bgtui.screens.contracts import ContractsScreen
 from bgtui.screens.forms import ConfirmForm, MovementForm, StatusForm, TariffAssignForm
 from bgtui.screens.accounts import AccountForm, EndAccountForm
-from bgtui.screens.forms import CabinetPasswordForm
+from bgtui.screens.forms import CabinetPasswordForm, SimpleForm
+from bgtui.screens.loader import LoaderFiles, LoaderSources, Quarantine
 from bgtui.screens.rscm import OrderForm
 from bgtui.screens.scheduler import RunScreen, SchedulerTasks, TaskRuns
 from bgtui.screens.tariffs import TariffForm, TariffPlans
@@ -334,6 +335,9 @@ def test_readonly_and_permissions_offer_no_change(billing_server, http):
             offered["assign_tariff"] = app.screen.check_action("tab_action",
                                                                ("tariffs", "assign"))
             offered["order"] = app.screen.check_action("tab_action", ("orders", "order"))
+            offered["add_account"] = app.screen.check_action("tab_action",
+                                                             ("accounts", "add"))
+            offered["cabinet_password"] = app.screen.offers("cabinet_password")
             await pilot.press("p")
             await pilot.pause(0.2)
             offered["form_opened"] = isinstance(app.screen, MovementForm)
@@ -343,17 +347,18 @@ def test_readonly_and_permissions_offer_no_change(billing_server, http):
         return run_app(BillingTui(billing_server.url, readonly=readonly), scenario)
 
     admin = offers(False, "admin", ADMIN_PASSWORD)
-    assert all(admin[a] for a in ("new_contract", "add_payment", "change_status",
-                                  "assign_tariff", "order"))
+    changes = ("new_contract", "add_payment", "change_status", "assign_tariff", "order",
+               "add_account", "cabinet_password")
+    assert all(admin[a] for a in changes)
     readonly = offers(True, "admin", ADMIN_PASSWORD)
-    assert not any(readonly[a] for a in ("new_contract", "add_payment", "change_status",
-                                         "delete_payment", "form_opened", "assign_tariff",
-                                         "order"))
-    assert {"users", "tasks", "tariffs"} <= set(readonly["views"])  # reading stays
+    assert not any(readonly[a] for a in (*changes, "delete_payment", "form_opened"))
+    # reading stays
+    assert {"users", "tasks", "tariffs", "sources", "files", "quarantine"} <= set(
+        readonly["views"])
     reader = offers(False, login, "reader-password")
-    assert not any(reader[a] for a in ("new_contract", "add_payment", "change_status",
-                                       "form_opened", "assign_tariff", "order"))
+    assert not any(reader[a] for a in (*changes, "form_opened"))
     assert "users" not in reader["views"] and "audit" not in reader["views"]
+    assert not {"sources", "files", "quarantine"} & set(reader["views"])
     assert "tasks" not in reader["views"] and "tariffs" in reader["views"]
 
 
@@ -853,6 +858,75 @@ def test_set_the_cabinet_password_from_the_card(billing_server, http):
     changes = http("GET", f"/api/v1/audit?contract_id={contract['id']}"
                           "&action=contract.update")["items"]
     assert [c["after"].get("cabinet_password") for c in changes] == ["***"]  # masked
+
+
+def test_add_a_source_see_its_file_and_quarantine_then_disable_it(billing_server, http):
+    word = unique("Src")
+    number = "7" + str(uuid.uuid4().int)[:9]
+    phone = usage_contract(http, word, "voice", number, {
+        "connect_fee": "0", "increment": "1/1",
+        "prefixes": [{"prefix": "7", "price_min": "0.60"}]})
+    module_id = phone["module"]["id"]
+    name = f"pbx-{word}".lower()
+    file_name = f"Master-{word}.csv"
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        app.open_view("sources")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoaderSources)
+                         and app.screen.is_mounted, ":sources")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.modules, "the instances read")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, SimpleForm), "the form")
+        form = app.screen
+        form.query_one("#in-name", Input).value = name
+        form.query_one("#in-format", Select).value = f"{module_id}:asterisk-csv"
+        form.query_one("#in-time_zone", Input).value = "UTC"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "the form closed")
+        await wait_until(pilot, lambda: any(s.name == name for s in screen.table.items),
+                         "the source listed")
+        source = next(s for s in screen.table.items if s.name == name)
+        drop_file(billing_server, source.model_dump(), file_name,
+                  cdr(number, "74951234567", "2026-01-20 10:00:00", 30)
+                  + cdr("70000000000", "74951234567", "2026-01-20 10:05:00", 30))
+        await asyncio.to_thread(wait_loaded, http, file_name)
+        app.open_view("files")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoaderFiles)
+                         and app.screen.is_mounted, ":files")
+        files = app.screen.table
+        await wait_until(pilot, lambda: any(f.name == file_name for f in files.items),
+                         "the file listed")
+        index = next(i for i, f in enumerate(files.items) if f.name == file_name)
+        file_row = [str(c) for c in files.get_row_at(index)]
+        app.open_view("quarantine")
+        await wait_until(pilot, lambda: isinstance(app.screen, Quarantine)
+                         and app.screen.is_mounted, ":quarantine")
+        held = app.screen.table
+        await wait_until(pilot, lambda: any(held.get_row_at(i)[1] == file_name
+                                            for i in range(held.row_count)), "its line")
+        line = next([str(c) for c in held.get_row_at(i)] for i in range(held.row_count)
+                    if held.get_row_at(i)[1] == file_name)
+        app.open_view("sources")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoaderSources)
+                         and app.screen.is_mounted, "back")
+        screen = app.screen
+        await wait_until(pilot, lambda: any(s.name == name for s in screen.table.items),
+                         "the sources")
+        screen.table.move_cursor(row=next(i for i, s in enumerate(screen.table.items)
+                                          if s.name == name))
+        await pilot.press("x")
+        await wait_until(pilot, lambda: any(s.name == name and not s.enabled
+                                            for s in screen.table.items), "disabled")
+        return file_row, line
+
+    file_row, line = run_app(BillingTui(billing_server.url), scenario, size=(140, 30))
+    assert file_row[1:8] == [name, file_name, "done", "2", "1", "0", "1"]
+    assert line[2] == "2" and line[3].startswith("unknown number")
+    sources = http("GET", "/api/v1/loader/sources")["items"]
+    assert [s["enabled"] for s in sources if s["name"] == name] == [False]
 
 
 # --- the installed command in a real terminal ------------------------------------------
