@@ -27,7 +27,7 @@ from twisted.internet.defer import Deferred
 from bgtui.app import BillingTui
 from bgtui.i18n import money
 from bgtui.screens.contract import ContractScreen, TariffsPane
-from bgtui.screens.contracts import ContractsScreen
+from bgtui.screens.contracts import DEBOUNCE_SECONDS, ContractsScreen
 from bgtui.screens.forms import ConfirmForm, MovementForm, StatusForm, TariffAssignForm
 from bgtui.screens.accounts import AccountForm, EndAccountForm
 from bgtui.screens.forms import CabinetPasswordForm, SimpleForm
@@ -206,6 +206,43 @@ def test_a_stale_answer_never_overwrites_a_newer_one(billing_server, http):
     newer_first, ids, rows = run_app(BillingTui(billing_server.url), scenario)
     assert newer_first
     assert ids == [beta["id"]] and rows == 1
+
+
+def test_the_search_waits_for_a_pause_in_typing_of_150_ms(billing_server, http):
+    """A search goes only after a pause in typing of the debounce, not for each key."""
+    word = unique("Debounce")
+    http.contract(f"{word} Olga")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        screen = app.screen
+        table = screen.query_one("#contracts", PagedTable)
+        keys, searched = [], []
+        set_timer, search = screen.set_timer, screen._search
+
+        def timer(delay, callback, *args, **kwargs):  # each key typed (re)starts it
+            keys.append((time.monotonic(), delay))
+            return set_timer(delay, callback, *args, **kwargs)
+
+        def searching(text):
+            searched.append(time.monotonic())
+            return search(text)
+
+        screen.set_timer, screen._search = timer, searching
+        await pilot.press(*word.lower())
+        await wait_until(pilot, lambda: screen.query_text == word.lower(), "the search")
+        await wait_until(pilot, lambda: len(table.items) == 1, "the match")
+        return keys, searched
+
+    keys, searched = run_app(BillingTui(billing_server.url), scenario)
+    assert {delay for _, delay in keys} == {DEBOUNCE_SECONDS} == {0.15}
+    assert len(keys) == len(word)
+    # Each search only after a pause of the debounce since the key before it (the
+    # timer's clock may round a little), so fewer searches than keys.
+    for at in searched:
+        assert at - max(k for k, _ in keys if k < at) >= 0.14
+    assert 1 <= len(searched) < len(keys)
 
 
 def test_enter_in_the_search_opens_the_first_match(billing_server, http):
