@@ -527,6 +527,98 @@ class BillingClient:
                                  self.path("contracts", contract_id, "orders", order_id,
                                            "cancel"), json={"reason": reason})
 
+    # -- accounts on module instances, usage records --------------------------------------
+
+    @_returns_deferred
+    async def accounts(self, contract_id: int) -> v.Page[v.Account]:
+        """The contract's inet logins and voice numbers, ended ones too."""
+        return await self._model(v.Page[v.Account], "GET",
+                                 self.path("contracts", contract_id, "accounts"))
+
+    @_returns_deferred
+    async def create_account(self, contract_id: int, module_id: int, login: str,
+                             date_from: date | None = None, date_to: date | None = None,
+                             **extra: str | None) -> v.Account:
+        """A login (inet: with ``password``, ``ip``, ``mac``) or a number (voice) from a
+        day; 409 while another contract holds it on those days."""
+        body: dict[str, Any] = {"module_id": module_id, "login": login,
+                                **{k: val for k, val in extra.items() if val}}
+        if date_from is not None:
+            body["from"] = date_from
+        if date_to is not None:
+            body["to"] = date_to
+        return await self._model(v.Account, "POST",
+                                 self.path("contracts", contract_id, "accounts"), json=body)
+
+    @_returns_deferred
+    async def update_account(self, contract_id: int, module_id: int, account_id: int,
+                             body: Mapping[str, Any]) -> v.Account:
+        """``PATCH .../accounts/{module_id}/{id}``: ``to`` ends it; ``password``, ``ip``,
+        ``mac`` change."""
+        return await self._model(v.Account, "PATCH",
+                                 self.path("contracts", contract_id, "accounts", module_id,
+                                           account_id), json=dict(body))
+
+    @_returns_deferred
+    async def sessions(self, contract_id: int, cursor: str | None = None,
+                       limit: int | None = None, since: date | None = None,
+                       until: date | None = None) -> v.Page[v.InetSession]:
+        """inet sessions that started on billing days ``since``..``until``."""
+        return await self._model(v.Page[v.InetSession], "GET",
+                                 self.path("contracts", contract_id, "sessions"),
+                                 params=self._page_params(cursor, limit, **{
+                                     "from": since, "to": until}))
+
+    @_returns_deferred
+    async def calls(self, contract_id: int, cursor: str | None = None,
+                    limit: int | None = None, since: date | None = None,
+                    until: date | None = None) -> v.Page[v.VoiceCall]:
+        """voice calls that started on billing days ``since``..``until``."""
+        return await self._model(v.Page[v.VoiceCall], "GET",
+                                 self.path("contracts", contract_id, "calls"),
+                                 params=self._page_params(cursor, limit, **{
+                                     "from": since, "to": until}))
+
+    # -- the loader ---------------------------------------------------------------------------
+
+    @_returns_deferred
+    async def loader_sources(self) -> v.Page[v.LoaderSource]:
+        return await self._model(v.Page[v.LoaderSource], "GET", self.path("loader", "sources"))
+
+    @_returns_deferred
+    async def create_loader_source(self, name: str, format: str, module_id: int,
+                                   time_zone: str | None = None) -> v.LoaderSource:
+        body: dict[str, Any] = {"name": name, "format": format, "module_id": module_id}
+        if time_zone:
+            body["time_zone"] = time_zone
+        return await self._model(v.LoaderSource, "POST", self.path("loader", "sources"),
+                                 json=body)
+
+    @_returns_deferred
+    async def update_loader_source(self, source_id: int, body: Mapping[str, Any]
+                                   ) -> v.LoaderSource:
+        """``PATCH .../sources/{id}``: ``enabled``, ``time_zone``."""
+        return await self._model(v.LoaderSource, "PATCH",
+                                 self.path("loader", "sources", source_id), json=dict(body))
+
+    @_returns_deferred
+    async def loader_files(self, cursor: str | None = None, limit: int | None = None,
+                           source_id: int | None = None) -> v.Page[v.LoaderFile]:
+        """Loaded files, newest first."""
+        return await self._model(v.Page[v.LoaderFile], "GET", self.path("loader", "files"),
+                                 params=self._page_params(cursor, limit, source_id=source_id))
+
+    @_returns_deferred
+    async def quarantine(self, cursor: str | None = None, limit: int | None = None,
+                         source_id: int | None = None, resolved: bool = False
+                         ) -> v.Page[v.QuarantineRecord]:
+        """Quarantined lines (``resolved``: those a reprocess stored since)."""
+        return await self._model(v.Page[v.QuarantineRecord], "GET",
+                                 self.path("loader", "quarantine"),
+                                 params=self._page_params(cursor, limit, source_id=source_id,
+                                                          resolved="true" if resolved
+                                                          else None))
+
     # -- the scheduler ------------------------------------------------------------------------
 
     @_returns_deferred

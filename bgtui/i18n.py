@@ -64,6 +64,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "view.services": ("Services", "Услуги"),
     "view.tasks": ("Scheduler tasks", "Задания планировщика"),
     "view.runs": ("Runs", "Запуски"),
+    "view.sources": ("Loader sources", "Источники загрузки"),
+    "view.files": ("Loaded files", "Загруженные файлы"),
+    "view.quarantine": ("Quarantine", "Карантин"),
     # status screen
     "status.server": ("Server", "Сервер"),
     "status.status": ("Status", "Состояние"),
@@ -132,6 +135,29 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col.finished": ("Finished", "Закончен"),
     "col.progress": ("Progress", "Ход"),
     "col.error": ("Error", "Ошибка"),
+    "col.module": ("Module", "Модуль"),
+    "col.address": ("IP, MAC", "IP, MAC"),
+    "col.start": ("Start", "Начало"),
+    "col.duration": ("Time", "Время"),
+    "col.down_mb": ("Down, MB", "Вход., МБ"),
+    "col.up_mb": ("Up, MB", "Исх., МБ"),
+    "col.cost": ("Cost", "Стоимость"),
+    "col.src": ("From", "Кто"),
+    "col.dst": ("To", "Кому"),
+    "col.disposition": ("Result", "Итог"),
+    "col.billsec": ("Talk", "Разговор"),
+    "col.billed": ("Billed", "К оплате"),
+    "col.format": ("Format", "Формат"),
+    "col.time_zone": ("Time zone", "Часовой пояс"),
+    "col.spool": ("Spool", "Каталог"),
+    "col.source": ("Source", "Источник"),
+    "col.file": ("File", "Файл"),
+    "col.lines": ("Lines", "Строк"),
+    "col.stored": ("Stored", "Записано"),
+    "col.duplicates": ("Dupl.", "Повторы"),
+    "col.quarantined": ("Quar.", "Карантин"),
+    "col.line": ("Line", "Строка"),
+    "col.record": ("Record", "Запись"),
     # contract card
     "card.title": ("Contract {number}", "Договор {number}"),
     "tab.overview": ("Overview", "Главное"),
@@ -143,6 +169,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "tab.audit": ("Audit", "Журнал"),
     "tab.tariffs": ("Tariffs", "Тарифы"),
     "tab.orders": ("Orders", "Заказы"),
+    "tab.accounts": ("Accounts", "Логины"),
+    "tab.sessions": ("Sessions", "Сессии"),
+    "tab.calls": ("Calls", "Звонки"),
     "field.number": ("Number", "Номер"),
     "field.title": ("Title", "Название"),
     "field.mode": ("Mode", "Режим"),
@@ -185,6 +214,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "field.cron": ("Cron, in the billing time zone (empty: by hand only)",
                    "Расписание cron в часовом поясе биллинга (пусто: только вручную)"),
     "field.params": ("Params (JSON)", "Параметры (JSON)"),
+    "field.module": ("Module instance", "Экземпляр модуля"),
+    "field.account_login": ("Login (inet) or phone number (voice)",
+                            "Логин (inet) или номер телефона (voice)"),
+    "field.ip": ("IP address (inet)", "IP-адрес (inet)"),
+    "field.mac": ("MAC address (inet)", "MAC-адрес (inet)"),
+    "field.last_day": ("Last day", "Последний день"),
+    "field.cabinet_password": ("New password", "Новый пароль"),
+    "field.cabinet_password_again": ("The same password again", "Тот же пароль ещё раз"),
+    "field.source_name": ("Name (its spool directory)", "Имя (его каталог для файлов)"),
+    "field.format": ("Format", "Формат"),
+    "field.time_zone": ("Time zone of the files (empty: the billing's)",
+                        "Часовой пояс файлов (пусто: как у биллинга)"),
     "temporary_limit.value": ("{limit} until {until}", "{limit} до {until}"),
     "none": ("—", "—"),
     "mode.prepaid": ("prepaid", "аванс"),
@@ -213,6 +254,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "Период уже начался: назначьте другой тариф с нужного дня"),
     "card.new_order": ("Order service", "Заказать услугу"),
     "card.cancel_order": ("Cancel order", "Отменить заказ"),
+    "card.add_account": ("Add login/number", "Добавить логин/номер"),
+    "card.end_account": ("End login/number", "Закрыть логин/номер"),
+    "card.cabinet_password": ("Cabinet password", "Пароль кабинета"),
     "form.save": ("Save", "Сохранить"),
     "form.cancel": ("Cancel", "Отмена"),
     "form.saving": ("Saving…", "Сохранение…"),
@@ -250,6 +294,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "form.ordered": ("Ordered for {amount}", "Заказано на {amount}"),
     "form.cancelled": ("Cancelled: {amount} refunded", "Отменено: {amount} возвращено"),
     "form.task": ("Task {title}", "Задание {title}"),
+    "form.account": ("Login or number for {number}", "Логин или номер договора {number}"),
+    "form.end_account": ("End {login}", "Закрыть {login}"),
+    "form.cabinet_password": ("Cabinet password of {number}",
+                              "Пароль личного кабинета {number}"),
+    "form.passwords_differ": ("the two passwords differ", "пароли не совпадают"),
+    "form.password_set": ("The cabinet password is set", "Пароль кабинета установлен"),
+    "form.source": ("New loader source", "Новый источник загрузки"),
     "dir.add": ("Add", "Добавить"),
     "dir.revoke": ("Revoke", "Отозвать"),
     "dir.key_once": ("The API key, shown this once: copy it now",
@@ -266,6 +317,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "run.done": ("done", "выполнен"),
     "run.failed": ("failed", "ошибка"),
     "run.attempts": ("attempt {count}", "попытка {count}"),
+    "file.done": ("done", "загружен"),
+    "file.loading": ("loading", "загружается"),
     "flag.yes": ("yes", "да"),
     "flag.no": ("no", "нет"),
     "live.off": ("", ""),
@@ -356,6 +409,22 @@ def status(name: str, reason: str | None = None) -> str:
 
 def yes_no(flag: bool) -> str:
     return t("flag.yes") if flag else t("flag.no")
+
+
+def duration(seconds: int | None) -> str:
+    """``3725`` -> ``1:02:05``; under an hour ``2:05``."""
+    if seconds is None:
+        return t("none")
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def megabytes(octets: int | None) -> str:
+    """Octets as MB (1,048,576 octets) to two places, exact (Decimal, never float)."""
+    if octets is None:
+        return t("none")
+    return money(Decimal(octets) / Decimal(1_048_576))
 
 
 def translate_bindings(node: Any) -> None:

@@ -265,6 +265,109 @@ class Order(View):
     balance: Decimal | None = None
 
 
+class Account(View):
+    """A contract's login on a module instance, held over dated days: inet's RADIUS
+    User-Name (with password, IP, MAC), voice's phone number (its digits)."""
+    id: int
+    module_id: int
+    contract_id: int
+    login: str
+    password: str | None = None
+    ip: str | None = None
+    mac: str | None = None
+    date_from: dt.date
+    date_to: dt.date | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def row_key(self) -> str:
+        """Ids are per module type's table: one list keys a row by instance and id."""
+        return f"{self.module_id}:{self.id}"
+
+
+class InetSession(View):
+    """An Internet session from RADIUS accounting; ``cost`` is its exact cost rounded for
+    display (the day's roll-up is what the ledger books)."""
+    id: int
+    module_id: int
+    session_id: str
+    login: str
+    nas: str | None = None
+    ip: str | None = None
+    mac: str | None = None
+    start: dt.datetime
+    end: dt.datetime | None = None
+    seconds: int = 0
+    bytes_down: int = 0
+    bytes_up: int = 0
+    cost: Decimal | None = None
+    service_id: int | None = None
+
+
+class VoiceCall(View):
+    """A call from a PBX CDR, priced by the callee's longest matching prefix."""
+    id: int
+    module_id: int
+    start: dt.datetime
+    answer: dt.datetime | None = None
+    end: dt.datetime | None = None
+    src: str
+    dst: str
+    disposition: str
+    duration: int = 0
+    billsec: int = 0
+    billed_seconds: int = 0
+    prefix: str | None = None
+    price_min: Decimal | None = None
+    cost: Decimal | None = None
+    service_id: int | None = None
+    day: dt.date | None = None
+
+
+class LoaderSource(View):
+    """A stream of usage files of one format for one module instance."""
+    id: int
+    name: str
+    format: str
+    module_id: int
+    time_zone: str
+    enabled: bool = True
+    #: Where its files arrive, on the loader's machine.
+    spool: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class LoaderFile(View):
+    """A file the loader took: its lines stored, duplicates skipped, quarantined."""
+    id: int
+    source_id: int
+    source: str = ""
+    name: str
+    checksum: str
+    size: int = 0
+    state: str
+    lines: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    seconds: float | Decimal | None = None
+
+
+class QuarantineRecord(View):
+    """A line the loader could not store, kept with its file, line number and reason."""
+    id: int
+    source_id: int
+    file_id: int
+    line: int
+    record: str = ""
+    reason: str
+    created_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+
+
 class SchedulerTask(View):
     id: int
     type: str

@@ -2,5 +2,5 @@
 
 Importing this package registers every view (see ``bgtui.views``)."""
 
-from bgtui.screens import (admin, audit, contracts, directories, modules, rscm,  # noqa: F401
-                           scheduler, status, tariffs)
+from bgtui.screens import (accounts, admin, audit, contracts, directories, inet,  # noqa: F401
+                           loader, modules, rscm, scheduler, status, tariffs, voice)

@@ -68,6 +68,33 @@ class CardPane(Vertical):
         """The contract changed (loaded again, or an event came): show it anew."""
 
 
+class ListPane(CardPane):
+    """A card tab that is one paged list of the contract's records (sessions, calls):
+    ``columns``, ``fetch(cursor)`` and ``row(item)`` per tab."""
+
+    columns: ClassVar[list[tuple[str, int | None]]] = []
+    table_id: ClassVar[str] = ""
+
+    def __init__(self, card: "ContractScreen", **kwargs: Any):
+        super().__init__(card, **kwargs)
+        self.table = PagedTable(self.columns, id=self.table_id)
+
+    def compose(self) -> ComposeResult:
+        yield FilteredTable(self.table)
+
+    def on_mount(self) -> None:
+        self.table.set_source(self.fetch, self.row)
+
+    async def fetch(self, cursor: str | None) -> Any:
+        raise NotImplementedError
+
+    def row(self, item: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        self.table.reload(keep_cursor=True)
+
+
 class ContractScreen(BgScreen):
     BINDINGS = [
         Binding("p", "add_payment", "card.add_payment"),
@@ -76,10 +103,11 @@ class ContractScreen(BgScreen):
         Binding("e", "edit_param", "card.edit_param"),
         Binding("delete,d", "delete_payment", "card.delete_payment"),
         Binding("r", "refresh", "card.refresh", show=False),
+        Binding("w", "cabinet_password", "card.cabinet_password", show=False),
     ]
     PERMISSIONS = {"add_payment": "payment.create", "add_charge": "charge.create",
                    "change_status": "contract.write", "edit_param": "contract.write",
-                   "delete_payment": "payment.delete"}
+                   "delete_payment": "payment.delete", "cabinet_password": "contract.write"}
 
     def __init__(self, contract_id: int):
         super().__init__()
@@ -416,6 +444,18 @@ class ContractScreen(BgScreen):
                 self.load_card()
 
         self.app.push_screen(StatusForm(self.contract), done)
+
+    def action_cabinet_password(self) -> None:
+        from bgtui.screens.forms import CabinetPasswordForm  # noqa: PLC0415
+
+        if self.contract is None:
+            return
+
+        def done(contract: Contract | None) -> None:
+            if contract is not None:
+                self.notify(t("form.password_set"))
+
+        self.app.push_screen(CabinetPasswordForm(self.contract), done)
 
     def action_edit_param(self) -> None:
         from bgtui.screens.forms import ParamForm  # noqa: PLC0415

@@ -17,7 +17,7 @@ from bgtui.views import register
 from bgtui.widgets.paged_table import FilteredTable, PagedTable
 
 #: Wait this long after the last keystroke before asking the server.
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.15
 PAGE = 50
 
 

@@ -315,6 +315,36 @@ class ParamForm(FormScreen):
                                   self.definition.key, value)
 
 
+class CabinetPasswordForm(FormScreen):
+    """The subscriber's cabinet password, typed twice and never shown; the server keeps
+    only its hash and says what it finds wrong (too short) under the field."""
+
+    title_key = "form.cabinet_password"
+
+    def __init__(self, contract: Contract):
+        super().__init__()
+        self.contract = contract
+
+    def title_values(self) -> dict[str, Any]:
+        return {"number": self.contract.number}
+
+    def fields(self) -> list[tuple[str, str, Widget]]:
+        return [("cabinet_password", "field.cabinet_password", Input(password=True)),
+                ("again", "field.cabinet_password_again", Input(password=True))]
+
+    def read(self) -> str:
+        password = self.value("cabinet_password")
+        if not password:
+            raise Invalid("cabinet_password", t("form.required"))
+        if password != self.value("again"):
+            raise Invalid("again", t("form.passwords_differ"))
+        return password
+
+    async def send(self, password: str) -> Any:
+        return await self.app.api(self.app.client.update_contract, self.contract.id,
+                                  {"cabinet_password": password})
+
+
 class NewContractForm(FormScreen):
     title_key = "form.new_contract"
 

@@ -109,8 +109,11 @@ class PagedTable(DataTable):
             self.move_cursor(row=min(row, self.row_count - 1))
         self.post_message(self.Loaded(self, first))
 
-    def _key(self, item: Any) -> str:
-        return str(getattr(item, "id", id(item)))
+    @staticmethod
+    def _key(item: Any) -> str:
+        """An item's ``row_key`` where it has one (ids of several tables in one list),
+        else its id."""
+        return str(getattr(item, "row_key", None) or getattr(item, "id", id(item)))
 
     def _add(self, item: Any) -> None:
         cells = list(self._row(item))
@@ -131,9 +134,9 @@ class PagedTable(DataTable):
 
     def replace_item(self, item: Any) -> None:
         """A row's thing changed on the server: show the new one in place."""
-        key = str(item.id)
+        key = self._key(item)
         for index, old in enumerate(self.items):
-            if str(old.id) == key:
+            if self._key(old) == key:
                 self.items[index] = item
                 if key in self.rows:
                     for column, value in zip(self.columns, self._row(item)):
@@ -144,7 +147,7 @@ class PagedTable(DataTable):
         if not self.row_count:
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return next((i for i in self.items if str(getattr(i, "id", None)) == key), None)
+        return next((i for i in self.items if self._key(i) == key), None)
 
     def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
         super().watch_cursor_coordinate(old, new)

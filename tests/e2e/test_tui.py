@@ -21,14 +21,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, ProgressBar, TabbedContent
+from textual.widgets import DataTable, Input, ProgressBar, Select, TabbedContent
 from twisted.internet.defer import Deferred
 
+from bgshared.api.models import MIN_PASSWORD_LENGTH
 from bgtui.app import BillingTui
 from bgtui.i18n import money
 from bgtui.screens.contract import ContractScreen, TariffsPane
-from bgtui.screens.contracts import ContractsScreen
+from bgtui.screens.contracts import DEBOUNCE_SECONDS, ContractsScreen
 from bgtui.screens.forms import ConfirmForm, MovementForm, StatusForm, TariffAssignForm
+from bgtui.screens.accounts import AccountForm, EndAccountForm
+from bgtui.screens.forms import CabinetPasswordForm, SimpleForm
+from bgtui.screens.loader import LoaderFiles, LoaderSources, Quarantine
 from bgtui.screens.rscm import OrderForm
 from bgtui.screens.scheduler import RunScreen, SchedulerTasks, TaskRuns
 from bgtui.screens.tariffs import TariffForm, TariffPlans
@@ -205,6 +209,43 @@ def test_a_stale_answer_never_overwrites_a_newer_one(billing_server, http):
     assert ids == [beta["id"]] and rows == 1
 
 
+def test_the_search_waits_for_a_pause_in_typing_of_150_ms(billing_server, http):
+    """A search goes only after a pause in typing of the debounce, not for each key."""
+    word = unique("Debounce")
+    http.contract(f"{word} Olga")
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        screen = app.screen
+        table = screen.query_one("#contracts", PagedTable)
+        keys, searched = [], []
+        set_timer, search = screen.set_timer, screen._search
+
+        def timer(delay, callback, *args, **kwargs):  # each key typed (re)starts it
+            keys.append((time.monotonic(), delay))
+            return set_timer(delay, callback, *args, **kwargs)
+
+        def searching(text):
+            searched.append(time.monotonic())
+            return search(text)
+
+        screen.set_timer, screen._search = timer, searching
+        await pilot.press(*word.lower())
+        await wait_until(pilot, lambda: screen.query_text == word.lower(), "the search")
+        await wait_until(pilot, lambda: len(table.items) == 1, "the match")
+        return keys, searched
+
+    keys, searched = run_app(BillingTui(billing_server.url), scenario)
+    assert {delay for _, delay in keys} == {DEBOUNCE_SECONDS} == {0.15}
+    assert len(keys) == len(word)
+    # Each search only after a pause of the debounce since the key before it (the
+    # timer's clock may round a little), so fewer searches than keys.
+    for at in searched:
+        assert at - max(k for k, _ in keys if k < at) >= 0.14
+    assert 1 <= len(searched) < len(keys)
+
+
 def test_enter_in_the_search_opens_the_first_match(billing_server, http):
     word = unique("Kuznetsov")
     first = http.contract(f"{word} Oleg")
@@ -332,6 +373,9 @@ def test_readonly_and_permissions_offer_no_change(billing_server, http):
             offered["assign_tariff"] = app.screen.check_action("tab_action",
                                                                ("tariffs", "assign"))
             offered["order"] = app.screen.check_action("tab_action", ("orders", "order"))
+            offered["add_account"] = app.screen.check_action("tab_action",
+                                                             ("accounts", "add"))
+            offered["cabinet_password"] = app.screen.offers("cabinet_password")
             await pilot.press("p")
             await pilot.pause(0.2)
             offered["form_opened"] = isinstance(app.screen, MovementForm)
@@ -341,17 +385,18 @@ def test_readonly_and_permissions_offer_no_change(billing_server, http):
         return run_app(BillingTui(billing_server.url, readonly=readonly), scenario)
 
     admin = offers(False, "admin", ADMIN_PASSWORD)
-    assert all(admin[a] for a in ("new_contract", "add_payment", "change_status",
-                                  "assign_tariff", "order"))
+    changes = ("new_contract", "add_payment", "change_status", "assign_tariff", "order",
+               "add_account", "cabinet_password")
+    assert all(admin[a] for a in changes)
     readonly = offers(True, "admin", ADMIN_PASSWORD)
-    assert not any(readonly[a] for a in ("new_contract", "add_payment", "change_status",
-                                         "delete_payment", "form_opened", "assign_tariff",
-                                         "order"))
-    assert {"users", "tasks", "tariffs"} <= set(readonly["views"])  # reading stays
+    assert not any(readonly[a] for a in (*changes, "delete_payment", "form_opened"))
+    # reading stays
+    assert {"users", "tasks", "tariffs", "sources", "files", "quarantine"} <= set(
+        readonly["views"])
     reader = offers(False, login, "reader-password")
-    assert not any(reader[a] for a in ("new_contract", "add_payment", "change_status",
-                                       "form_opened", "assign_tariff", "order"))
+    assert not any(reader[a] for a in (*changes, "form_opened"))
     assert "users" not in reader["views"] and "audit" not in reader["views"]
+    assert not {"sources", "files", "quarantine"} & set(reader["views"])
     assert "tasks" not in reader["views"] and "tariffs" in reader["views"]
 
 
@@ -661,6 +706,265 @@ def test_run_a_scheduler_task_and_watch_it_finish(billing_server, http):
     assert (state, percentage, shown) == ("done", 1.0, "done")
     assert runs[0] == run_id
     assert http("GET", f"/api/v1/scheduler/runs/{run_id}")["state"] == "done"
+
+
+# --- accounts, usage records, the cabinet password, the loader ------------------------
+
+MB = 1_048_576
+
+
+def detail_record(status: str, when: str, session: str, user: str, seconds: int = 0,
+                  down: int = 0, up: int = 0) -> str:
+    """One FreeRADIUS detail record (times in UTC)."""
+    moment = dt.datetime.fromisoformat(when).replace(tzinfo=dt.timezone.utc)
+    return "\n".join([
+        moment.strftime("%a %b %d %H:%M:%S %Y"), f"\tAcct-Status-Type = {status}",
+        "\tNAS-IP-Address = 10.0.0.1", f"\tEvent-Timestamp = {int(moment.timestamp())}",
+        f'\tUser-Name = "{user}"', f'\tAcct-Session-Id = "{session}"',
+        f"\tAcct-Session-Time = {seconds}", f"\tAcct-Output-Octets = {down}",
+        "\tAcct-Output-Gigawords = 0", f"\tAcct-Input-Octets = {up}",
+        "\tAcct-Input-Gigawords = 0"]) + "\n\n"
+
+
+def cdr(src: str, dst: str, start: str, billsec: int, disposition: str = "ANSWERED") -> str:
+    """One Asterisk Master.csv line (local times of the source's zone)."""
+    begin = dt.datetime.fromisoformat(start)
+    end = begin + dt.timedelta(seconds=billsec + 5)
+    return (f'"","{src}","{dst}","from-internal","{src}","SIP/{src}-1","SIP/trunk-2","Dial",'
+            f'"SIP/trunk/{dst}","{begin:%Y-%m-%d %H:%M:%S}","{begin:%Y-%m-%d %H:%M:%S}",'
+            f'"{end:%Y-%m-%d %H:%M:%S}",{billsec + 5},{billsec},"{disposition}",'
+            f'"DOCUMENTATION","{uuid.uuid4().hex}",""\n')
+
+
+def usage_contract(http, word: str, kind: str, login: str, config: dict) -> dict:
+    """An instance of ``kind`` with a service, a plan, a contract on it holding ``login``
+    since 2026-01-01."""
+    module = http("POST", "/api/v1/modules", {"type": kind, "title": f"{kind} {word}"})
+    service = http("POST", f"/api/v1/modules/{module['id']}/services",
+                   {"title": f"Usage {word}", "unit": "unit"})
+    if kind == "voice":
+        config = {**config, "service_id": service["id"]}
+    else:
+        config = {"services": [{**s, "service_id": service["id"]} for s in config["services"]]}
+    plan = http("POST", "/api/v1/tariffs", {"title": f"{kind} plan {word}",
+                                            "modules": {str(module["id"]): config}})
+    contract = http.contract(unique(kind.title()), date_from="2026-01-01")
+    http("POST", f"/api/v1/contracts/{contract['id']}/tariffs",
+         {"tariff_id": plan["id"], "from": "2026-01-01"})
+    http("POST", f"/api/v1/contracts/{contract['id']}/accounts",
+         {"module_id": module["id"], "login": login, "from": "2026-01-01"})
+    return {"module": module, "contract": contract}
+
+
+def drop_file(billing_server, source: dict, name: str, text: str) -> None:
+    """A file into the source's spool directory, old enough for the loader to take."""
+    spool = Path(source["spool"])
+    directory = spool if spool.is_absolute() else billing_server.base / spool
+    directory.mkdir(parents=True, exist_ok=True)
+    hidden = directory / f".{name}"
+    hidden.write_text(text)
+    past = time.time() - 3600
+    os.utime(hidden, (past, past))
+    hidden.rename(directory / name)
+
+
+def wait_loaded(http, name: str, timeout: float = 40.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = http("GET", "/api/v1/loader/files?limit=500")["items"]
+        done = [f for f in files if f["name"] == name and f["state"] == "done"]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{name} not loaded in {timeout}s")
+
+
+def test_add_an_inet_login_then_end_it_from_the_accounts_tab(billing_server, http):
+    word = unique("Acc")
+    inet = http("POST", "/api/v1/modules", {"type": "inet", "title": f"Internet {word}"})
+    contract = http.contract(unique("Holder"))
+    login = f"user-{word}".lower()
+
+    async def scenario(pilot):
+        app = pilot.app
+        card = await open_card(pilot, contract["id"])
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, AccountForm), "the form")
+        form = app.screen
+        await wait_until(pilot, lambda: choose(form, "#in-module_id", inet["id"]),
+                         "the instances offered")
+        form.query_one("#in-login", Input).value = login
+        form.query_one("#in-password", Input).value = "radius-secret"
+        form.query_one("#in-ip", Input).value = "10.1.2.3"
+        form.query_one("#in-mac", Input).value = "00-11-22-AA-BB-CC"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the form closed")
+        tab = card.query_one(TabbedContent).active
+        table = card.query_one("#accounts-table", PagedTable)
+        await wait_until(pilot, lambda: len(table.items) == 1, "the login listed")
+        cells = [str(c) for c in table.get_row_at(0)]
+        table.focus()
+        await pilot.press("z")
+        await wait_until(pilot, lambda: isinstance(app.screen, EndAccountForm), "end form")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the end form closed")
+        await wait_until(pilot, lambda: table.items and table.items[0].date_to is not None,
+                         "the login ended")
+        return tab, cells, app.today()
+
+    tab, cells, today = run_app(BillingTui(billing_server.url), scenario, size=(100, 30))
+    assert tab == "accounts"
+    assert cells[0] == inet["title"] and cells[1] == login
+    assert cells[4] == "10.1.2.3 00:11:22:aa:bb:cc"
+    accounts = http("GET", f"/api/v1/contracts/{contract['id']}/accounts")["items"]
+    assert [(a["login"], a["password"], a["date_to"]) for a in accounts] == [
+        (login, "radius-secret", today.isoformat())]
+
+
+def test_sessions_and_calls_tabs_list_what_the_loader_stored(billing_server, http):
+    word = unique("Use")
+    login, number = f"s-{word}".lower(), "7" + str(uuid.uuid4().int)[:9]
+    internet = usage_contract(http, word, "inet", login, {"services": [
+        {"price_mb_down": "0.10", "price_mb_up": "0", "price_hour": "0", "included_mb": 0}]})
+    phone = usage_contract(http, word, "voice", number, {
+        "connect_fee": "0", "increment": "60/60",
+        "prefixes": [{"prefix": "7495", "price_min": "1.20"}]})
+    sources = [http("POST", "/api/v1/loader/sources", {
+        "name": f"{kind}-{word}", "format": fmt, "module_id": made["module"]["id"],
+        "time_zone": "UTC"}) for kind, fmt, made in (
+        ("inet", "freeradius-detail", internet), ("voice", "asterisk-csv", phone))]
+    drop_file(billing_server, sources[0], f"detail-{word}", "".join([
+        detail_record("Start", "2026-01-14T10:00:00", f"x{word}", login),
+        detail_record("Stop", "2026-01-14T11:00:00", f"x{word}", login, seconds=3600,
+                      down=150 * MB, up=10 * MB)]))
+    drop_file(billing_server, sources[1], f"cdr-{word}.csv",
+              cdr(number, "74951234567", "2026-01-14 10:00:00", 61)
+              + cdr(number, "74957654321", "2026-01-14 11:00:00", 0, "NO ANSWER"))
+    wait_loaded(http, f"detail-{word}")
+    wait_loaded(http, f"cdr-{word}.csv")
+
+    async def listed(pilot, contract_id: int, tab: str, rows: int):
+        card = await open_card(pilot, contract_id)
+        card.query_one(TabbedContent).active = tab
+        table = card.query_one(f"#{tab}-table", PagedTable)
+        await wait_until(pilot, lambda: len(table.items) == rows, f"the {tab}")
+        return [[str(c) for c in table.get_row_at(i)] for i in range(rows)]
+
+    async def sessions(pilot):
+        return await listed(pilot, internet["contract"]["id"], "sessions", 1)
+
+    async def calls(pilot):
+        return await listed(pilot, phone["contract"]["id"], "calls", 2)
+
+    size = (120, 30)
+    [session] = run_app(BillingTui(billing_server.url, zone=dt.timezone.utc), sessions, size)
+    answered, missed = run_app(BillingTui(billing_server.url, zone=dt.timezone.utc), calls,
+                               size)
+    # 150 MiB down at 0.10 a MiB
+    assert session == ["2026-01-14 10:00", login, "1:00:00", "150.00", "10.00", "15.00"]
+    # 61 s billed as 120 s at 1.20 a minute; a call not answered costs nothing
+    assert answered == ["2026-01-14 10:00", number, "74951234567", "ANSWERED", "1:01", "2:00",
+                        "2.40"]
+    assert missed[3:] == ["NO ANSWER", "0:00", "0:00", "0.00"]
+
+
+def test_set_the_cabinet_password_from_the_card(billing_server, http):
+    contract = http.contract(unique("Cabinet"))
+
+    async def scenario(pilot):
+        app = pilot.app
+        card = await open_card(pilot, contract["id"])
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, CabinetPasswordForm), "form")
+        form = app.screen
+        masked = form.query_one("#in-cabinet_password", Input).password
+        for field in ("cabinet_password", "again"):
+            form.query_one(f"#in-{field}", Input).value = "short"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: text(form, "#error-cabinet_password"),
+                         "the server's message")
+        refused = text(form, "#error-cabinet_password")
+        for field in ("cabinet_password", "again"):
+            form.query_one(f"#in-{field}", Input).value = "long-enough-1"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is card, "the form closed")
+        return masked, refused
+
+    masked, refused = run_app(BillingTui(billing_server.url), scenario)
+    assert masked
+    assert str(MIN_PASSWORD_LENGTH) in refused  # too short: the server's rule, by its field
+    changes = http("GET", f"/api/v1/audit?contract_id={contract['id']}"
+                          "&action=contract.update")["items"]
+    assert [c["after"].get("cabinet_password") for c in changes] == ["***"]  # masked
+
+
+def test_add_a_source_see_its_file_and_quarantine_then_disable_it(billing_server, http):
+    word = unique("Src")
+    number = "7" + str(uuid.uuid4().int)[:9]
+    phone = usage_contract(http, word, "voice", number, {
+        "connect_fee": "0", "increment": "1/1",
+        "prefixes": [{"prefix": "7", "price_min": "0.60"}]})
+    module_id = phone["module"]["id"]
+    name = f"pbx-{word}".lower()
+    file_name = f"Master-{word}.csv"
+
+    async def scenario(pilot):
+        app = pilot.app
+        await log_in(pilot)
+        app.open_view("sources")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoaderSources)
+                         and app.screen.is_mounted, ":sources")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.modules, "the instances read")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, SimpleForm), "the form")
+        form = app.screen
+        form.query_one("#in-name", Input).value = name
+        form.query_one("#in-format", Select).value = f"{module_id}:asterisk-csv"
+        form.query_one("#in-time_zone", Input).value = "UTC"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "the form closed")
+        await wait_until(pilot, lambda: any(s.name == name for s in screen.table.items),
+                         "the source listed")
+        source = next(s for s in screen.table.items if s.name == name)
+        drop_file(billing_server, source.model_dump(), file_name,
+                  cdr(number, "74951234567", "2026-01-20 10:00:00", 30)
+                  + cdr("70000000000", "74951234567", "2026-01-20 10:05:00", 30))
+        await asyncio.to_thread(wait_loaded, http, file_name)
+        app.open_view("files")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoaderFiles)
+                         and app.screen.is_mounted, ":files")
+        files = app.screen.table
+        await wait_until(pilot, lambda: any(f.name == file_name for f in files.items),
+                         "the file listed")
+        index = next(i for i, f in enumerate(files.items) if f.name == file_name)
+        file_row = [str(c) for c in files.get_row_at(index)]
+        app.open_view("quarantine")
+        await wait_until(pilot, lambda: isinstance(app.screen, Quarantine)
+                         and app.screen.is_mounted, ":quarantine")
+        held = app.screen.table
+        await wait_until(pilot, lambda: any(held.get_row_at(i)[1] == file_name
+                                            for i in range(held.row_count)), "its line")
+        line = next([str(c) for c in held.get_row_at(i)] for i in range(held.row_count)
+                    if held.get_row_at(i)[1] == file_name)
+        app.open_view("sources")
+        await wait_until(pilot, lambda: isinstance(app.screen, LoaderSources)
+                         and app.screen.is_mounted, "back")
+        screen = app.screen
+        await wait_until(pilot, lambda: any(s.name == name for s in screen.table.items),
+                         "the sources")
+        screen.table.move_cursor(row=next(i for i, s in enumerate(screen.table.items)
+                                          if s.name == name))
+        await pilot.press("x")
+        await wait_until(pilot, lambda: any(s.name == name and not s.enabled
+                                            for s in screen.table.items), "disabled")
+        return file_row, line
+
+    file_row, line = run_app(BillingTui(billing_server.url), scenario, size=(140, 30))
+    assert file_row[1:8] == [name, file_name, "done", "2", "1", "0", "1"]
+    assert line[2] == "2" and line[3].startswith("unknown number")
+    sources = http("GET", "/api/v1/loader/sources")["items"]
+    assert [s["enabled"] for s in sources if s["name"] == name] == [False]
 
 
 # --- the installed command in a real terminal ------------------------------------------
