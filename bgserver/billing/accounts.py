@@ -62,7 +62,12 @@ def _extras(kind: AccountKind, body: Any) -> dict[str, Any]:
 
 
 def _view(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+    """An account as shown: a RADIUS password stays inside (only whether there is one), as
+    every reader of the contract would see it."""
+    view = dict(row._mapping)
+    if "password" in view:
+        view["has_password"] = view.pop("password") is not None
+    return view
 
 
 class AccountService:

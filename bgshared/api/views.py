@@ -267,12 +267,12 @@ class Order(View):
 
 class Account(View):
     """A contract's login on a module instance, held over dated days: inet's RADIUS
-    User-Name (with password, IP, MAC), voice's phone number (its digits)."""
+    User-Name (whether it has a password, IP, MAC), voice's phone number (its digits)."""
     id: int
     module_id: int
     contract_id: int
     login: str
-    password: str | None = None
+    has_password: bool = False
     ip: str | None = None
     mac: str | None = None
     date_from: dt.date

@@ -100,8 +100,9 @@ async def test_a_detail_file_becomes_sessions_and_exact_usage(api, tmp_path):
         await loader_for(api).load(source, tmp_path / name)
     assert (await ok(api, token, "GET", w.base))["balance"] == "-418.56"
     accounts = (await ok(api, token, "GET", f"{w.base}/accounts"))["items"]
-    assert (accounts[0]["login"], accounts[0]["password"], accounts[0]["mac"]) == (
-        "alice", "s3cret", "00:11:22:33:44:55")
+    assert (accounts[0]["login"], accounts[0]["has_password"], accounts[0]["mac"]) == (
+        "alice", True, "00:11:22:33:44:55")
+    assert "s3cret" not in str(accounts)
     audit = await ok(api, token, "GET", f"/api/v1/audit?contract_id={w.contract['id']}")
     assert "s3cret" not in str(audit)
 
