@@ -1,0 +1,104 @@
+"""The money's answers, events and limits to the field, the kopeck and the day, on SQLite
+and MariaDB: what the broader tests in test_money.py leave loose (found by mutation
+testing, scripts/mutate)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest_twisted
+from sqlalchemy import select
+
+from bgserver.storage.schema import outbox
+from bgshared import wire
+from tests.integration.test_money import desk
+
+#: What a payment's answer carries: its columns less the idempotency bookkeeping.
+PAYMENT_FIELDS = {"id", "contract_id", "amount", "type_id", "date", "comment", "created_at",
+                  "actor_type", "actor_id", "actor_name", "external_id", "deleted_at",
+                  "deleted_by_actor_type", "deleted_by_actor_id", "deleted_by_actor_name",
+                  "delete_reason"}
+CHARGE_FIELDS = {"id", "contract_id", "amount", "type_id", "date", "comment", "created_at",
+                 "actor_type", "actor_id", "actor_name", "external_id", "module_id",
+                 "service_id"}
+
+
+def events(api, contract_id, *types):
+    """The ``data`` of the contract's events of these types, oldest first."""
+    return [(kind, wire.loads(payload)["data"]) for kind, payload in
+            api.services.database.run_sync("events", lambda c: c.execute(
+                select(outbox.c.type, outbox.c.payload).where(
+                    outbox.c.contract_id == contract_id, outbox.c.type.in_(types))
+                .order_by(outbox.c.id)).all())]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_movement_answers_its_columns_and_never_its_idempotency_key(api):
+    d = await desk(api, mode="postpaid")
+    status, paid, _ = await d.call("POST", "/payments", {"amount": "12.34"},
+                                   {"Idempotency-Key": "till-4/77"})
+    assert status == 201 and set(paid) == PAYMENT_FIELDS
+    assert (paid["comment"], paid["external_id"], paid["deleted_at"]) == ("", None, None)
+    charged = await d.charge("1.00")
+    assert set(charged) == CHARGE_FIELDS and charged["comment"] == ""
+    listed = (await d.call("GET", "/payments"))[1]["items"]
+    assert [set(p) for p in listed] == [PAYMENT_FIELDS]
+    status, deleted, _ = await d.call("DELETE", f"/payments/{paid['id']}", {"reason": "typo"})
+    assert status == 200 and set(deleted) == PAYMENT_FIELDS
+
+
+@pytest_twisted.ensureDeferred
+async def test_each_movement_announces_itself_and_the_balance_to_the_kopeck(api, fake_reactor):
+    d = await desk(api, mode="postpaid")
+    fake_reactor.advance(timedelta(days=31).total_seconds())  # 2026-02-15
+    d.token = await api.admin()
+    paid = await d.pay("100.10", type_id=2, external_id="bank-5")
+    charged = await d.charge("30.05", date="2026-01-31")  # back-dated into January
+    status, _, _ = await d.call("DELETE", f"/payments/{paid['id']}", {"reason": "bounced"})
+    assert status == 200
+    assert events(api, d.contract["id"], "payment.created", "charge.created",
+                  "balance.changed", "payment.deleted") == [
+        ("balance.changed", {"balance": "100.10", "change": "100.10", "month": "2026-02"}),
+        ("payment.created", {"payment_id": paid["id"], "amount": "100.10",
+                             "date": "2026-02-15", "type_id": 2, "balance": "100.10"}),
+        ("balance.changed", {"balance": "70.05", "change": "-30.05", "month": "2026-01"}),
+        ("charge.created", {"charge_id": charged["id"], "amount": "30.05",
+                            "date": "2026-01-31", "type_id": 1, "balance": "70.05"}),
+        ("balance.changed", {"balance": "-30.05", "change": "-100.10", "month": "2026-02"}),
+        ("payment.deleted", {"payment_id": paid["id"], "amount": "100.10",
+                             "reason": "bounced"}),
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_temporary_limit_holds_through_its_last_day(api, fake_reactor):
+    d = await desk(api, limit="0.00")
+    status, _, _ = await d.call("PUT", "/temporary-limit",
+                                {"limit": "-100.00", "until": "2026-01-16"})
+    assert status == 200
+    await d.charge("60.00")
+    assert await d.status() == "active"
+    fake_reactor.advance(timedelta(days=1).total_seconds())  # the 16th, its last day
+    d.token = await api.admin()
+    await d.charge("40.00")  # exactly at the temporary limit: not below it
+    assert await d.status() == "active"
+    await d.charge("0.01")
+    assert await d.status() == "blocked"
+    await d.pay("0.01")
+    assert await d.status() == "active"
+    fake_reactor.advance(timedelta(days=1).total_seconds())  # the 17th: run out
+    d.token = await api.admin()
+    await d.pay("0.01")  # the contract's own limit again, not yet expired by the scheduler
+    assert await d.status() == "blocked"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_temporary_limit_above_the_contracts_own_changes_nothing(api):
+    d = await desk(api, limit="-50.00")
+    status, _, _ = await d.call("PUT", "/temporary-limit",
+                                {"limit": "10.00", "until": "2026-01-31"})
+    assert status == 200
+    await d.charge("50.00")  # at its own limit: the promise cannot tighten it
+    assert await d.status() == "active"
+    await d.charge("0.01")
+    assert await d.status() == "blocked"
