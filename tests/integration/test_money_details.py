@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bgserver.storage.schema import outbox
 from bgshared import wire
+from bgshared.api.permissions import PERMISSIONS
 from tests.integration.test_money import desk
 
 #: What a payment's answer carries: its columns less the idempotency bookkeeping.
@@ -102,3 +103,71 @@ async def test_a_temporary_limit_above_the_contracts_own_changes_nothing(api):
     assert await d.status() == "active"
     await d.charge("0.01")
     assert await d.status() == "blocked"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_back_dated_month_starts_from_the_latest_month_before_it(api, fake_reactor):
+    d = await desk(api, mode="postpaid")
+    fake_reactor.advance(timedelta(days=60).total_seconds())  # 2026-03-16
+    d.token = await api.admin()
+    await d.pay("1.00")
+    await d.pay("2.00", date="2025-12-10")
+    await d.pay("4.00", date="2025-11-05")  # November's row comes after December's
+    await d.charge("0.50", date="2026-02-01")  # February had no row: December carries
+    months = {m: await d.balance(m) for m in ("2025-11", "2025-12", "2026-01", "2026-02",
+                                               "2026-03")}
+    assert [(b["incoming"], b["outgoing"]) for b in months.values()] == [
+        ("0.00", "4.00"), ("4.00", "6.00"), ("6.00", "6.00"), ("6.00", "5.50"),
+        ("5.50", "6.50")]
+    assert (months["2026-02"]["charges"], months["2026-03"]["balance"]) == ("0.50", "6.50")
+
+
+@pytest_twisted.ensureDeferred
+async def test_movements_are_listed_by_day_from_and_to_inclusive_a_page_at_a_time(
+        api, fake_reactor):
+    d = await desk(api, mode="postpaid")
+    fake_reactor.advance(timedelta(days=10).total_seconds())  # 2026-01-25
+    d.token = await api.admin()
+    for day in ("2026-01-15", "2026-01-16", "2026-01-17", "2026-01-18"):
+        await d.charge("1.00", date=day, comment=day)
+
+    async def days(query):
+        status, body, _ = await d.call("GET", "/charges?" + query)
+        assert status == 200, body
+        return [c["comment"] for c in body["items"]], body["next_cursor"]
+
+    assert await days("from=2026-01-16&to=2026-01-17") == (["2026-01-16", "2026-01-17"], None)
+    assert await days("to=2026-01-15") == (["2026-01-15"], None)
+    assert await days("from=2026-01-18") == (["2026-01-18"], None)
+    first, cursor = await days("limit=2")
+    assert first == ["2026-01-15", "2026-01-16"] and cursor
+    assert await days(f"limit=2&cursor={cursor}") == (["2026-01-17", "2026-01-18"], None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_month_is_closed_once_with_every_month_before_it(api, fake_reactor):
+    fake_reactor.advance(timedelta(days=31).total_seconds())  # 2026-02-15
+    token, admin = await api.operator(set(PERMISSIONS))
+
+    async def close(month):
+        return (await api.call("POST", f"/api/v1/periods/{month}/close", token=token))[:2]
+
+    status, body = await close("2026-01")
+    assert status == 200 and body["month"] == "2026-01" and body["closed_by"] == admin["login"]
+    for month in ("2026-01", "2025-12"):
+        status, body = await close(month)
+        assert status == 409 and body["error"]["code"] == "conflict", month
+    status, body, _ = await api.call("GET", "/api/v1/periods", token=token)
+    assert [(p["month"], p["closed_by"]) for p in body["items"]] == [("2026-01", admin["login"])]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_idempotency_key_is_one_to_two_hundred_characters(api):
+    d = await desk(api)
+    status, _, _ = await d.call("POST", "/payments", {"amount": "1.00"},
+                                {"Idempotency-Key": "k" * 200})
+    assert status == 201
+    status, body, _ = await d.call("POST", "/payments", {"amount": "1.00"},
+                                   {"Idempotency-Key": "k" * 201})
+    assert status == 422 and body["error"]["code"] == "validation_failed"
+    assert (await d.balance())["payments"] == "1.00"
