@@ -171,3 +171,57 @@ async def test_an_idempotency_key_is_one_to_two_hundred_characters(api):
                                    {"Idempotency-Key": "k" * 201})
     assert status == 422 and body["error"]["code"] == "validation_failed"
     assert (await d.balance())["payments"] == "1.00"
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_change_of_money_is_audited_with_its_contract_before_and_after(
+        api, fake_reactor):
+    d = await desk(api, mode="postpaid")
+    paid = await d.pay("10.00", comment="till 2")
+    charged = await d.charge("3.00")
+    status, _, _ = await d.call("DELETE", f"/payments/{paid['id']}", {"reason": "twice"})
+    assert status == 200
+    limit = {"limit": "-20.00", "until": "2026-01-20"}
+    assert (await d.call("PUT", "/temporary-limit", limit))[0] == 200
+    assert (await d.call("PUT", "/temporary-limit", {**limit, "limit": "-30.00"}))[0] == 200
+    status, log, _ = await api.call("GET", f"/api/v1/audit?contract_id={d.contract['id']}",
+                                    token=d.token)
+    entries = [(e["action"], e["object_type"], e["object_id"], e["contract_id"], e["before"],
+                e["after"]) for e in reversed(log["items"])]
+    deleted = (await d.call("GET", "/payments?deleted=true"))[1]["items"][0]
+    assert entries[1:] == [
+        ("payment.create", "payment", str(paid["id"]), d.contract["id"], None, paid),
+        ("charge.create", "charge", str(charged["id"]), d.contract["id"], None, charged),
+        ("payment.delete", "payment", str(paid["id"]), d.contract["id"], paid, deleted),
+        ("contract.temporary_limit", "contract", str(d.contract["id"]), d.contract["id"],
+         None, limit),
+        ("contract.temporary_limit", "contract", str(d.contract["id"]), d.contract["id"],
+         limit, {**limit, "limit": "-30.00"}),
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_movement_types_refunds_and_parents(api):
+    token = await api.admin()
+
+    async def create(kind, body):
+        status, created, _ = await api.call("POST", f"/api/v1/{kind}-types", token=token,
+                                            json=body)
+        return status, created
+
+    status, card = await create("payment", {"title": "Card", "parent_id": 2})
+    assert status == 201 and card == {"id": card["id"], "title": "Card", "parent_id": 2,
+                                      "is_default": False}
+    status, body = await create("payment", {"title": "Refund?", "refund": True})
+    assert status == 422 and body["error"]["code"] == "validation_failed"
+    status, body = await create("charge", {"title": "Stray", "parent_id": 999})
+    assert status == 422 and body["error"]["details"] == {"parent_id": 999}
+    status, back = await create("charge", {"title": "Goodwill", "refund": True})
+    assert status == 201 and back["refund"] is True and back["parent_id"] is None
+    status, listed, _ = await api.call("GET", "/api/v1/charge-types", token=token)
+    assert listed["items"][-1] == back and listed["next_cursor"] is None
+    status, log, _ = await api.call("GET", "/api/v1/audit?action=charge_type.create",
+                                    token=token)
+    [entry] = log["items"]
+    assert (entry["object_type"], entry["object_id"], entry["after"]) == (
+        "charge_type", str(back["id"]), back)
