@@ -5,14 +5,17 @@ testing, scripts/mutate)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest_twisted
 from sqlalchemy import select
+from twisted.internet.defer import ensureDeferred, gatherResults
 
 from bgserver.storage.schema import outbox
 from bgshared import wire
 from bgshared.api.permissions import PERMISSIONS
 from tests.integration.test_money import desk
+from tests.support.spies import count_units
 
 #: What a payment's answer carries: its columns less the idempotency bookkeeping.
 PAYMENT_FIELDS = {"id", "contract_id", "amount", "type_id", "date", "comment", "created_at",
@@ -225,3 +228,37 @@ async def test_movement_types_refunds_and_parents(api):
     [entry] = log["items"]
     assert (entry["object_type"], entry["object_id"], entry["after"]) == (
         "charge_type", str(back["id"]), back)
+
+
+@pytest_twisted.ensureDeferred
+async def test_payments_booked_together_each_announce_the_balance_right_after_them(
+        api, monkeypatch):
+    d = await desk(api, mode="postpaid")
+    await d.pay("1000.00")
+    units = count_units(api.services.database, monkeypatch)
+    amounts = [f"{n}.0{n}" for n in range(1, 9)]
+    results = await gatherResults([ensureDeferred(d.call("POST", "/payments", {"amount": a}))
+                                   for a in amounts])
+    assert [status for status, _, _ in results] == [201] * 8
+    assert units.count("create_payments") < 8  # some of them went together
+    announced = [data for _, data in events(api, d.contract["id"], "payment.created")][1:]
+    announced.sort(key=lambda data: data["payment_id"])
+    running, expected = Decimal("1000.00"), []
+    for data in announced:
+        running += Decimal(data["amount"])
+        expected.append(f"{running}")
+    assert [data["balance"] for data in announced] == expected
+    assert (await d.balance())["balance"] == expected[-1] == "1036.36"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_closed_month_says_which_month_refused(api, fake_reactor):
+    d = await desk(api, mode="postpaid")
+    fake_reactor.advance(timedelta(days=31).total_seconds())  # 2026-02-15
+    d.token = await api.admin()
+    assert (await api.call("POST", "/api/v1/periods/2026-01/close", token=d.token))[0] == 200
+    limited, _ = await api.operator(set(PERMISSIONS) - {"period.edit_closed"})
+    status, body, _ = await d.call("POST", "/charges", {"amount": "1.00", "date": "2026-01-31"},
+                                   token=limited)
+    assert status == 409 and body["error"] == {
+        "code": "conflict", "message": "2026-01 is closed", "details": {"month": "2026-01"}}
