@@ -19,6 +19,7 @@ from bgshared.client import (UNEXPECTED_RESPONSE, ApiError, BillingClient, Serve
                              decode_json, encode_json)
 from tests.e2e.server import ADMIN_PASSWORD
 from tests.support.services import free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -222,6 +223,9 @@ async def test_cancelling_a_call_cancels_the_request(scripted, scripted_client):
     """bgtui cancels a refresh that a newer one replaces; that must not look like an outage."""
     scripted.routes[b"/health"] = None
     call: Deferred = scripted_client.health()
-    reactor.callLater(0.05, call.cancel)
+    # cancelled while the server holds the request (not while the address is still being
+    # looked up, which a busy machine can make last longer than a fixed wait)
+    await wait_until(lambda: scripted.seen)
+    call.cancel()
     with pytest.raises(CancelledError):
         await call
