@@ -63,7 +63,7 @@ async def test_a_loader_killed_mid_file_goes_on_where_it_stopped(api, tmp_path):
                "voice-src", "--quiet"]
     database = api.services.database
     position = lambda: database.run_sync("position", lambda c: c.execute(  # noqa: E731
-        select(loader_file.c.position, loader_file.c.state)).first())
+        select(loader_file.c.position, loader_file.c.state)).first(), readonly=True)
     first = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
