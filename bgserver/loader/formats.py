@@ -94,6 +94,8 @@ class Batch:
         """Read the tariff periods of these contracts, and the configs of their plans, in
         a few statements for the whole batch (instead of two for each contract and day)."""
         wanted = [i for i in contract_ids if i not in self._periods]
+        if not wanted:
+            return
         self._periods.update(tariff_store.periods_of(self.conn, wanted))
         plans = {t for i in wanted for _, _, t in self._periods[i]} - set(self._configs)
         configs = tariff_store.module_configs(self.conn, sorted(plans), self.module_id)
