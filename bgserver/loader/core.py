@@ -76,8 +76,8 @@ class Reader:
         for record in self.records:
             try:
                 batch.append((record, parse(record, source)))
-            except Malformed as exc:
-                batch.append((record, exc))
+            except Malformed as exc:  # kept without its frames, which hold the batch
+                batch.append((record, exc.with_traceback(None)))
             lines += record.lines
             if lines >= self.batch_lines:
                 break
