@@ -102,7 +102,24 @@ def set_usage(conn: Connection, caller: Caller, totals: list[UsageTotal], today:
     the change is booked in the ledger, audited with before and after. A load adds to a
     day, a rerate replaces it: both are this. Rows whose amount stays are left alone."""
     keys = [(t.contract.id, t.module_id, t.service_id, t.day) for t in totals]
+    return _change_usage(conn, caller, totals, keys, usage_store.rows_by_key(conn, keys),
+                         today, now)
+
+
+def add_usage(conn: Connection, caller: Caller, added: list[UsageTotal], today: date,
+              now: datetime) -> list[Booked]:
+    """Add ``amount`` to each day's usage row: the cost of records new to that day (calls
+    rounded each on their own, so the day is the sum of its records)."""
+    keys = [(t.contract.id, t.module_id, t.service_id, t.day) for t in added]
     existing = usage_store.rows_by_key(conn, keys)
+    totals = [t._replace(amount=t.amount + existing[key]["amount"]) if key in existing else t
+              for t, key in zip(added, keys)]
+    return _change_usage(conn, caller, totals, keys, existing, today, now)
+
+
+def _change_usage(conn: Connection, caller: Caller, totals: list[UsageTotal],
+                  keys: list[usage_store.Key], existing: dict[usage_store.Key, dict[str, Any]],
+                  today: date, now: datetime) -> list[Booked]:
     changes = [(t, existing.get(key)) for t, key in zip(totals, keys)
                if existing.get(key) is None and t.amount or
                existing.get(key) is not None and existing[key]["amount"] != t.amount]

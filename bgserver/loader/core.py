@@ -36,6 +36,15 @@ class LostClaim(Exception):
     """Another loader took the file over (this one was too slow to renew its claim)."""
 
 
+async def _settled(d) -> None:
+    """Wait for a read in flight to end, whatever it ends in (its result is not wanted
+    any more, but its thread must be done with the file before the file is closed)."""
+    try:
+        await d
+    except Exception:  # noqa: BLE001 - the error that matters is the caller's own
+        pass
+
+
 def digest(path: Path) -> tuple[str, int]:
     sha = hashlib.sha256()
     size = 0
@@ -47,18 +56,28 @@ def digest(path: Path) -> tuple[str, int]:
 
 
 class Reader:
-    """A file's records in batches, from a position on; read in a worker thread."""
+    """A file's records in batches, from a position on, each record read by the format
+    (or the reason it cannot be); done in a worker thread, outside any transaction."""
 
-    def __init__(self, path: Path, fmt: Any, offset: int, line: int, batch_lines: int):
+    def __init__(self, path: Path, fmt: Any, source: SourceInfo, offset: int, line: int,
+                 batch_lines: int):
         self.stream = open(path, "rb")
+        self.fmt = fmt
+        self.source = source
         self.records = fmt.records(self.stream, offset, line)
         self.batch_lines = batch_lines
 
-    def next_batch(self) -> list[RawRecord]:
-        batch: list[RawRecord] = []
+    def next_batch(self) -> list[tuple[RawRecord, Any]]:
+        """Up to ``batch_lines`` lines' records, each with what it reads as, or the
+        :class:`Malformed` saying why not."""
+        batch: list[tuple[RawRecord, Any]] = []
         lines = 0
+        parse, source = self.fmt.parse, self.source
         for record in self.records:
-            batch.append(record)
+            try:
+                batch.append((record, parse(record, source)))
+            except Malformed as exc:  # kept without its frames, which hold the batch
+                batch.append((record, exc.with_traceback(None)))
             lines += record.lines
             if lines >= self.batch_lines:
                 break
@@ -106,36 +125,42 @@ class Loader:
             return None  # another loader made the row first
         if claimed is None or claimed["state"] == "done":
             return claimed
-        reader = Reader(path, fmt, claimed["position"], claimed["lines"], self.batch_lines)
+        reader = Reader(path, fmt, info, claimed["position"], claimed["lines"],
+                        self.batch_lines)
         counts = {k: claimed[k] for k in (STORED, "duplicates", "quarantined")}
+        ahead = threads.deferToThread(reader.next_batch)
         try:
             while True:
-                records = await threads.deferToThread(reader.next_batch)
+                records, ahead = await ahead, None
                 if not records:
                     break
+                # the next batch is read while this one is stored: at most two in memory
+                ahead = threads.deferToThread(reader.next_batch)
                 added = await self.database.run("load_batch", self._store_batch, fmt, info,
                                                 claimed["id"], records)
                 for k, v in added.items():
                     counts[k] += v
                 if progress is not None:
-                    progress(records[-1].end, size, counts)
+                    progress(records[-1][0].end, size, counts)
         finally:
+            if ahead is not None:
+                await _settled(ahead)
             reader.close()
         return await self.database.run("finish_loader_file", self._finish, claimed["id"],
                                        source["name"])
 
     def _store_batch(self, conn, fmt, source: SourceInfo, file_id: int,
-                     records: list[RawRecord]) -> dict[str, int]:
+                     records: list[tuple[RawRecord, Any]]) -> dict[str, int]:
         now = self.clock.now()
         if not store.hold(conn, file_id, self.holder,
                           now + timedelta(seconds=self.lease_seconds)):
             raise LostClaim(f"file {file_id} is held by another loader")
         parsed, reasons = [], {}
-        for record in records:
-            try:
-                parsed.append((record, fmt.parse(record, source)))
-            except Malformed as exc:
-                reasons[record.line] = f"malformed: {exc}"
+        for record, read in records:
+            if isinstance(read, Malformed):
+                reasons[record.line] = f"malformed: {read}"
+            else:
+                parsed.append((record, read))
         outcomes = fmt.store(self._batch(conn, source.module_id), [p for _, p in parsed])
         counts = {STORED: 0, "duplicates": 0, "quarantined": len(reasons)}
         for (record, _), outcome in zip(parsed, outcomes):
@@ -146,13 +171,13 @@ class Loader:
             elif outcome != SKIPPED:
                 reasons[record.line] = outcome
                 counts["quarantined"] += 1
-        by_line = {r.line: r for r in records}
+        by_line = {r.line: r for r, _ in records} if reasons else {}
         store.quarantine_rows(conn, [{
             "source_id": source.id, "file_id": file_id, "line": line,
             "record": by_line[line].text, "reason": reason[:255], "created_at": now}
             for line, reason in sorted(reasons.items())])
-        store.advance(conn, file_id, records[-1].end,
-                      records[-1].line + records[-1].lines - 1, counts)
+        last = records[-1][0]
+        store.advance(conn, file_id, last.end, last.line + last.lines - 1, counts)
         return counts
 
     def _finish(self, conn, file_id: int, source_name: str) -> dict[str, Any]:

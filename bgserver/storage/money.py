@@ -64,11 +64,19 @@ def add_to_balances(conn: Connection, changes: list[BalanceChange], today: date)
                          **added, "outgoing": incoming + added["payments"] - added["charges"]
                          - added["usage"]})
         _add_to_month_rows(conn, rows)
-    values: dict[str, Any] = {"ids": sorted(totals)}
-    for k, (contract_id, delta) in enumerate(sorted(totals.items())):
-        values[f"i{k}"], values[f"d{k}"] = contract_id, delta
-    conn.execute(_balance_update(len(totals)), values)
+    ordered = sorted(totals.items())
+    for start in range(0, len(ordered), BALANCES_A_STATEMENT):
+        chunk = ordered[start:start + BALANCES_A_STATEMENT]
+        values: dict[str, Any] = {"ids": [contract_id for contract_id, _ in chunk]}
+        for k, (contract_id, delta) in enumerate(chunk):
+            values[f"i{k}"], values[f"d{k}"] = contract_id, delta
+        conn.execute(_balance_update(len(chunk)), values)
     return deltas
+
+
+#: Each contract's row walks the ``CASE`` of the balance update: past a hundred
+#: contracts, several statements cost less than one.
+BALANCES_A_STATEMENT = 100
 
 
 class BalanceChange(NamedTuple):

@@ -106,6 +106,32 @@ def in_force(conn: Connection, contract_id: int, day: date):
         .order_by(contract_tariff.c.date_from.desc()).limit(1)).first()
 
 
+def periods_of(conn: Connection, contract_ids: list[int]
+               ) -> dict[int, list[tuple[date, date | None, int]]]:
+    """Each contract's periods ``(date_from, date_to, tariff_id)``, latest start first (the
+    order :func:`in_force` picks by): a batch of records looks its tariffs up in these."""
+    found: dict[int, list[tuple[date, date | None, int]]] = {i: [] for i in contract_ids}
+    ids = sorted(set(contract_ids))
+    for start in range(0, len(ids), 1000):
+        for row in conn.execute(select(
+                contract_tariff.c.contract_id, contract_tariff.c.date_from,
+                contract_tariff.c.date_to, contract_tariff.c.tariff_id).where(
+                contract_tariff.c.contract_id.in_(ids[start:start + 1000]))
+                .order_by(contract_tariff.c.contract_id, contract_tariff.c.date_from.desc())):
+            found[row.contract_id].append((row.date_from, row.date_to, row.tariff_id))
+    return found
+
+
+def module_configs(conn: Connection, tariff_ids: list[int], module_id: int) -> dict[int, str]:
+    """The plans' configs for one instance as stored (JSON text); plans that leave the
+    instance out are not there."""
+    if not tariff_ids:
+        return {}
+    return dict(conn.execute(select(tariff_module.c.tariff_id, tariff_module.c.config).where(
+        tariff_module.c.tariff_id.in_(sorted(set(tariff_ids))),
+        tariff_module.c.module_id == module_id)).all())
+
+
 def insert_period(conn: Connection, values: dict[str, Any]) -> int:
     return conn.execute(insert(contract_tariff).values(**values)).inserted_primary_key[0]
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import BinaryIO, Iterator
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 
 from bgserver.loader.formats import (DUPLICATE, SKIPPED, STORED, Batch, Malformed, RawRecord,
                                      SourceInfo, holders, lines_of)
@@ -24,14 +26,18 @@ from bgserver.modules.voice.config import VoiceTariff
 from bgserver.modules.voice.rating import rate
 from bgserver.modules.voice.tables import voice_call, voice_number
 from bgserver.storage import usage as usage_store
+from bgserver.storage.database import insert_rows
 
 COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel",
            "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec",
            "disposition", "amaflags", "uniqueid", "userfield")
+ZERO = Decimal("0.00")
 DISPOSITIONS = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION"}
 
 
 def digits(number: str) -> str:
+    if number.isdigit():  # most are digits already
+        return number
     return "".join(ch for ch in number if ch.isdigit())
 
 
@@ -54,11 +60,27 @@ def _time(value: str, source: SourceInfo, name: str, required: bool) -> datetime
         if required:
             raise Malformed(f"{name} is empty")
         return None
+    second = value[17:]
+    if len(value) == 19 and value[16] == ":" and second.isdigit() and second < "60":
+        minute = _utc_minute(value[:16], source.zone)
+        if minute is not None:
+            return minute + timedelta(seconds=int(second))
     try:
         local = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
     except ValueError:
         raise Malformed(f"{name} is not a time: {value!r}") from None
     return local.replace(tzinfo=source.zone).astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=65536)
+def _utc_minute(local: str, zone: ZoneInfo) -> datetime | None:
+    """A local ``YYYY-MM-DD HH:MM`` in UTC, worked out once per minute: a file's calls
+    share their minutes, and an offset changes on a whole minute. None: not such a time."""
+    try:
+        moment = datetime.strptime(local, "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=zone).astimezone(timezone.utc)
 
 
 def _seconds(value: str, name: str) -> int:
@@ -109,16 +131,14 @@ class AsteriskCsv:
     def store(self, batch: Batch, calls: list[Call | None]) -> list[str]:
         conn = batch.conn
         outcomes = [SKIPPED if c is None else DUPLICATE for c in calls]
-        real = [(i, c) for i, c in enumerate(calls) if c is not None]
-        found = holders(conn, voice_number, batch.module_id,
-                        {(c.src, batch.day_of(c.start)) for _, c in real})
-        contracts = batch.lock({found[(c.src, batch.day_of(c.start))] for _, c in real
-                                if (c.src, batch.day_of(c.start)) in found})
-        known = self._known(batch, [c.call_key for _, c in real])
-        rows, touched = [], set()
+        real = [(i, c, batch.day_of(c.start)) for i, c in enumerate(calls) if c is not None]
+        found = holders(conn, voice_number, batch.module_id, {(c.src, d) for _, c, d in real})
+        contracts = batch.lock(set(found.values()))
+        batch.know_tariffs(set(contracts))
+        known = self._known(batch, [c.call_key for _, c, _ in real])
+        rows, added = [], {}
         seen = set()
-        for i, call in real:
-            day = batch.day_of(call.start)
+        for i, call, day in real:
             contract_id = found.get((call.src, day))
             if contract_id is None or contract_id not in contracts:
                 outcomes[i] = "unknown number"
@@ -152,11 +172,12 @@ class AsteriskCsv:
                          "prefix": rated.prefix, "price_min": rated.price_min,
                          "cost": rated.cost})
             if rated.cost:
-                touched.add((contract_id, tariff.service_id, day))
+                key = (contract_id, tariff.service_id, day)
+                added[key] = added.get(key, ZERO) + rated.cost
             outcomes[i] = STORED
         if rows:
-            conn.execute(insert(voice_call), rows)
-        batch.set_usage(contracts, self._totals(batch, touched))
+            insert_rows(conn, voice_call, tuple(rows[0]), rows)
+        batch.add_usage(contracts, added)
         return outcomes
 
     @staticmethod

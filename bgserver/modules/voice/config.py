@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from bgserver.modules import ModuleConfig, TariffConfig
 from bgshared.api.models import Amount, Rate
@@ -39,6 +39,22 @@ class VoiceTariff(TariffConfig):
         if len(seen) != len(set(seen)):
             raise ValueError("each prefix once")
         return value
+
+    #: ``prefix -> Prefix`` and the prefixes' lengths, longest first: made on first use.
+    _index: tuple[dict[str, Prefix], list[int]] | None = PrivateAttr(None)
+
+    def price_for(self, number: str) -> Prefix | None:
+        """The longest prefix ``number`` starts with: a look-up per prefix length, not a
+        walk over every prefix (a tariff may list thousands)."""
+        if self._index is None:
+            self._index = ({p.prefix: p for p in self.prefixes},
+                           sorted({len(p.prefix) for p in self.prefixes}, reverse=True))
+        by_prefix, lengths = self._index
+        for length in lengths:
+            found = by_prefix.get(number[:length])
+            if found is not None:
+                return found
+        return None
 
     def service_ids(self) -> set[int]:
         return {self.service_id} if self.service_id is not None else set()

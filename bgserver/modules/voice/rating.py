@@ -3,12 +3,13 @@ each call rounded to kopecks ROUND_HALF_UP."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple
 
 from bgserver.loader.formats import round_exact
-from bgserver.modules.voice.config import Prefix, VoiceTariff
+from bgserver.modules.voice.config import VoiceTariff
 
 ANSWERED = "ANSWERED"
 
@@ -23,15 +24,6 @@ def billed_seconds(answered: int, increment: str) -> int:
     return first + -(-(answered - first) // step) * step
 
 
-def longest_prefix(prefixes: list[Prefix], number: str) -> Prefix | None:
-    best = None
-    for prefix in prefixes:
-        if number.startswith(prefix.prefix) and (best is None
-                                                 or len(prefix.prefix) > len(best.prefix)):
-            best = prefix
-    return best
-
-
 class Rated(NamedTuple):
     billed_seconds: int
     prefix: str | None
@@ -42,12 +34,19 @@ class Rated(NamedTuple):
 def rate(tariff: VoiceTariff, dst: str, disposition: str, billsec: int) -> Rated | None:
     """The call's price, or None when the tariff has no price for the callee. Only an
     answered call costs."""
-    prefix = longest_prefix(tariff.prefixes, dst)
+    prefix = tariff.price_for(dst)
     if disposition != ANSWERED or billsec <= 0:
         return Rated(0, prefix.prefix if prefix else None,
                      prefix.price_min if prefix else None, Decimal("0.00"))
     if prefix is None:
         return None
     billed = billed_seconds(billsec, tariff.increment)
-    cost = Fraction(tariff.connect_fee) + Fraction(billed) * Fraction(prefix.price_min) / 60
-    return Rated(billed, prefix.prefix, prefix.price_min, round_exact(cost))
+    return Rated(billed, prefix.prefix, prefix.price_min,
+                 cost(tariff.connect_fee, billed, prefix.price_min))
+
+
+@lru_cache(maxsize=65536)
+def cost(connect_fee: Decimal, billed: int, price_min: Decimal) -> Decimal:
+    """``connect_fee + billed·price_min/60``, exact, then rounded once; calls repeat the
+    same few durations and prices, so each is worked out once."""
+    return round_exact(Fraction(connect_fee) + Fraction(billed) * Fraction(price_min) / 60)
