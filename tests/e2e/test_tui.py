@@ -264,11 +264,7 @@ def test_change_the_status_from_the_card(billing_server, http):
 
     async def scenario(pilot):
         app = pilot.app
-        await log_in(pilot)
-        app.screen.open_contract(contract["id"])
-        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
-                         and app.screen.contract is not None, "the card")
-        card = app.screen
+        card = await open_card(pilot, contract["id"])
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, StatusForm), "status form")
         app.screen.query_one("#in-status").value = "suspended"
@@ -303,11 +299,7 @@ def test_an_ended_session_asks_to_log_in_again_over_the_same_screen(billing_serv
 
     async def scenario(pilot):
         app = pilot.app
-        await log_in(pilot)
-        app.screen.open_contract(contract["id"])
-        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
-                         and app.screen.contract is not None, "the card")
-        card = app.screen
+        card = await open_card(pilot, contract["id"])
         await app.call(app.client.logout())  # the server forgets the session
         app.client.token = "expired"
         await pilot.press("r")
@@ -328,11 +320,7 @@ def test_no_answer_offers_a_retry_that_carries_on(billing_server, http):
 
     async def scenario(pilot):
         app = pilot.app
-        await log_in(pilot)
-        app.screen.open_contract(contract["id"])
-        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
-                         and app.screen.contract is not None, "the card")
-        card = app.screen
+        card = await open_card(pilot, contract["id"])
         app.client.base_url = dead  # the server is gone, as far as bgtui can tell
         await pilot.press("r")
         await wait_until(pilot, lambda: isinstance(app.screen, ProblemScreen)
@@ -436,11 +424,7 @@ def test_a_change_elsewhere_shows_on_the_open_card(billing_server, http):
 
     async def scenario(pilot):
         app = pilot.app
-        await log_in(pilot)
-        app.screen.open_contract(contract["id"])
-        await wait_until(pilot, lambda: isinstance(app.screen, ContractScreen)
-                         and app.screen.contract is not None, "the card")
-        card = app.screen
+        card = await open_card(pilot, contract["id"])
         payment = http.pay(contract["id"], "42.00")  # accounting software, say
         queue.put_nowait({"id": "e1", "type": "payment.created", "contract_id": contract["id"],
                           "occurred_at": payment["created_at"], "data": payment})
@@ -552,6 +536,7 @@ def plans(http, word: str) -> dict:
 
 
 async def open_card(pilot, contract_id: int):
+    """Log in and open a contract's card; returns it once its contract is read."""
     app = pilot.app
     await log_in(pilot)
     app.screen.open_contract(contract_id)
